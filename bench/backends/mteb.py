@@ -1,0 +1,53 @@
+"""Retrieval tasks through mteb: our offline data becomes an mteb custom retrieval task."""
+
+from __future__ import annotations
+
+import mteb
+from datasets import Dataset
+from mteb.abstasks.retrieval import AbsTaskRetrieval
+from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+from mteb.abstasks.task_metadata import TaskMetadata
+
+from bench.assets import LoadedModel
+from bench.backends import TaskOutcome
+from bench.profiles import Profile
+from bench.recipes import TaskData
+from bench.taskspec import TaskSpec
+
+
+def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTaskRetrieval, int]:
+    """The task and its number of queries."""
+    queries = data.rows("queries")[:limit]
+    kept = {q["id"] for q in queries}
+    qrels: dict[str, dict[str, int]] = {}
+    for row in data.rows("qrels"):
+        if row["query_id"] in kept:
+            qrels.setdefault(row["query_id"], {})[row["doc_id"]] = int(row["score"])
+    split = RetrievalSplitData(queries=Dataset.from_list(queries), corpus=Dataset.from_list(data.rows("corpus")),
+                               relevant_docs=qrels, top_ranked=None)
+
+    class OfflineRetrieval(AbsTaskRetrieval):
+        metadata = TaskMetadata(
+            name=f"bench_{spec.name}", description=spec.description, type="Retrieval", category="t2t",
+            main_score=spec.main_metric, eval_splits=["test"], eval_langs=["eng-Latn"], modalities=["text"],
+            # The data hash stands in for a dataset revision: mteb records it in its result.
+            dataset={"path": f"bench/{spec.name}", "revision": data.data_hash[:12]}, reference=None,
+            date=None, domains=None, task_subtypes=None, license=None, annotations_creators=None,
+            dialect=None, sample_creation=None, bibtex_citation=None,
+        )
+
+        def load_data(self, **_kwargs) -> None:
+            self.dataset = {"default": {"test": split}}
+            self.data_loaded = True
+
+    return OfflineRetrieval(), len(queries)
+
+
+def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
+    task, n_queries = retrieval_task(spec, data, limit)
+    # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
+    result = mteb.evaluate(model.module, task, cache=None, show_progress_bar=False,
+                           encode_kwargs={"batch_size": profile.embed_batch_size})
+    scores = result.task_results[0].scores["test"][0]
+    return TaskOutcome(metrics={metric: float(scores[metric]) for metric in spec.metrics},
+                       n_items=n_queries, engine_version=f"mteb {mteb.__version__}")

@@ -1,0 +1,70 @@
+"""Offline text and facts shipped inside installed packages (gensim's test data).
+
+Read at run time, never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import bz2
+import re
+from functools import lru_cache
+
+from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+from gensim.test.utils import datapath
+
+WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+_MARKUP = re.compile(r"'{2,}|\[\[|\]\]|\{\{|\}\}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+@lru_cache(maxsize=1)
+def lee_background() -> tuple[str, ...]:
+    """300 short news articles (gensim's Lee background corpus), one per line."""
+    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
+        return tuple(line.strip() for line in f if line.strip())
+
+
+@lru_cache(maxsize=1)
+def wiki_articles() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(title, paragraphs) for each non-redirect article of gensim's English Wikipedia excerpt.
+
+    Paragraphs are plain text with wiki markup removed; short fragments (captions, list items,
+    headings) are dropped so what remains reads as prose.
+    """
+    articles = []
+    with bz2.open(datapath(WIKI_FILE)) as f:
+        for title, markup, _pageid in extract_pages(f):
+            if markup.lstrip().upper().startswith("#REDIRECT"):
+                continue
+            text = _MARKUP.sub("", filter_wiki(markup))
+            paragraphs = tuple(
+                " ".join(p.split()) for p in re.split(r"\n\s*\n", text) if _is_prose(p)
+            )
+            if paragraphs:
+                articles.append((title, paragraphs))
+    return tuple(articles)
+
+
+def _is_prose(paragraph: str) -> bool:
+    words = paragraph.split()
+    return len(words) >= 25 and paragraph.strip()[-1:] in ".!?\"')"
+
+
+def sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+@lru_cache(maxsize=1)
+def country_capitals() -> tuple[tuple[str, str], ...]:
+    """(country, capital) pairs from the capital sections of word2vec's analogy file."""
+    pairs: dict[str, str] = {}
+    section = ""
+    with open(datapath("questions-words.txt"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(":"):
+                section = line[1:].strip()
+            elif section.startswith("capital-"):
+                capital_a, country_a, capital_b, country_b = line.split()
+                pairs.setdefault(country_a, capital_a)
+                pairs.setdefault(country_b, capital_b)
+    return tuple(sorted(pairs.items()))

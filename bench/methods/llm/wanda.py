@@ -1,0 +1,32 @@
+"""Wanda (Sun et al. 2023): prune by |W| x input-activation norm, compared within each output row."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from bench.assets import LoadedModel
+from bench.methods.base import Method, PruneParams, measure_sparsity, register
+from bench.methods.calibration import CalibrationSet
+from bench.methods.layerwise import compress_layerwise, linear_layers
+from bench.methods.llm.sparsity import apply_mask, prune_mask, wanda_scores
+from bench.schema import CompressionFacts
+
+
+@register
+class Wanda(Method):
+    """Wanda: prune by |W| times input-activation norm within each output row."""
+
+    name = "wanda"
+    Params = PruneParams
+    needs_calibration = True
+
+    def compress(self, model: LoadedModel, calib: CalibrationSet | None) -> CompressionFacts:
+        assert calib is not None, "wanda needs calibration data"
+
+        def prune_block(block: nn.Module, sq_norms: dict[str, Tensor]) -> None:
+            for name, layer in linear_layers(block).items():
+                scores = wanda_scores(layer.weight, sq_norms[name])
+                apply_mask(layer.weight, prune_mask(scores, self.params.sparsity, self.params.n_m, per_row=True))
+
+        compress_layerwise(model.module, calib, prune_block)
+        return measure_sparsity(model)

@@ -1,0 +1,191 @@
+"""The one orchestrator: model -> method -> tasks -> result files (atomic, resumable)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from bench import BenchError, backends, recipes
+from bench.assets import DEFAULT_MODELS, MODELS, ModelRef, cache_dir, load_model, resolve_model
+from bench.methods.base import Method, make_method
+from bench.methods.calibration import CalibrationConfig, build_calibration
+from bench.profiles import PROFILES, Profile, activate, hardware_seen
+from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, load_result,
+                          model_dirname, result_path, save_result)
+from bench.taskspec import TaskSpec, resolve_tasks
+
+PACKAGES = ["bench", "torch", "transformers", "sentence-transformers", "lm_eval", "mteb", "datasets"]
+
+
+@dataclass
+class RunRequest:
+    method: str = "wanda"
+    method_params: dict[str, object] = field(default_factory=dict)  # None values = not given
+    model: str | None = None  # None: the default model of each kind the tasks need
+    suite: str | None = None
+    tasks: list[str] | None = None
+    profile: str = "cpu-2c"
+    out: Path = Path("submissions")
+    force: bool = False
+    limit: int | None = None
+    calib_samples: int | None = None
+    calib_seqlen: int | None = None
+    seed: int = 0
+    trust_remote_code: bool = False
+
+
+@dataclass
+class Pair:
+    """A compressed result next to its dense parent's, for the summary table."""
+
+    dense: RunResult
+    compressed: RunResult
+
+
+@dataclass
+class Plan:
+    profile: Profile
+    method: Method
+    calibration: CalibrationConfig
+    groups: list[tuple[ModelRef, list[TaskSpec]]]
+
+
+def plan(request: RunRequest) -> Plan:
+    """Resolve every name up front, so bad input fails before any model loads."""
+    profile = PROFILES.get(request.profile)
+    method = make_method(request.method, request.method_params)
+    specs = resolve_tasks(request.suite, request.tasks)
+    if request.model:
+        ref = resolve_model(request.model, request.trust_remote_code)
+        matching = [s for s in specs if s.model_kind == ref.kind]
+        if not matching:
+            raise BenchError(f"model {request.model!r} is a {ref.kind} model and none of the tasks "
+                             f"({', '.join(s.name for s in specs)}) takes one")
+        groups = [(ref, matching)]
+    else:
+        kinds = list(dict.fromkeys(s.model_kind for s in specs))
+        groups = [(MODELS.get(DEFAULT_MODELS[k]), [s for s in specs if s.model_kind == k]) for k in kinds]
+    calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
+                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed)
+    if calibration.samples < 1 or calibration.seqlen < 8:
+        raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
+    custom = request.calib_samples or request.calib_seqlen or request.seed
+    if method.needs_calibration and custom:  # not the profile's default calibration: its own slug
+        method.slug_suffix = f"-calib{calibration.samples}x{calibration.seqlen}-seed{calibration.seed}"
+    return Plan(profile=profile, method=method, calibration=calibration, groups=groups)
+
+
+def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
+    p = plan(request)
+    activate(p.profile)
+    dense = make_method("dense", {})
+    pairs = []
+    for ref, specs in p.groups:
+        data = {s.name: recipes.build(s.name, s.recipe, s.recipe_args, cache_dir()) for s in specs}
+        dense_results = _run_variant(request, p, ref, dense, specs, data, {}, log)
+        if p.method.name == "dense":
+            continue
+        compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
+        pairs += [Pair(dense=dense_results[s.name], compressed=compressed[s.name]) for s in specs]
+    return pairs
+
+
+def _finished(path: Path, spec: TaskSpec, data_hash: str, limit: int | None) -> RunResult | None:
+    """A result counts as done only if it scored this exact task version, data and item limit."""
+    if not path.exists():
+        return None
+    try:
+        result = load_result(path)
+    except ValueError:
+        return None  # unreadable or from an older schema: redo it
+    task = result.task
+    return result if (task.version, task.data_hash, task.limit) == (spec.version, data_hash, limit) else None
+
+
+def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
+                 data: dict[str, recipes.TaskData], dense: dict[str, RunResult],
+                 log: Callable[[str], None]) -> dict[str, RunResult]:
+    slug = method.slug()
+    paths = {s.name: result_path(request.out, model_dirname(ref.name), slug, p.profile.name, s.name) for s in specs}
+    results: dict[str, RunResult] = {}
+    todo = []
+    for spec in specs:
+        done = None if request.force else _finished(paths[spec.name], spec, data[spec.name].data_hash, request.limit)
+        if done:
+            results[spec.name] = done
+            log(f"[{slug}] {ref.name} {spec.name}: done already ({paths[spec.name]})")
+        else:
+            todo.append(spec)
+    if not todo:
+        return results
+
+    log(f"[{slug}] loading {ref.name} ({p.profile.dtype} on {p.profile.device})")
+    model = load_model(ref, p.profile.torch_dtype, p.profile.device)
+    calib = None
+    if method.needs_calibration:
+        calib = build_calibration(model, p.calibration, p.profile.batch_size, p.profile.device)
+    started = time.perf_counter()
+    facts = method.compress(model, calib)
+    compress_seconds = time.perf_counter() - started if method.name != "dense" else None
+    if facts:
+        log(f"[{slug}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
+            f"measured sparsity {facts.sparsity:.3f}")
+
+    for spec in todo:
+        log(f"[{slug}] {ref.name} {spec.name}: evaluating")
+        started = time.perf_counter()
+        outcome = backends.evaluate(spec, model, data[spec.name], p.profile, request.limit)
+        reference = dense.get(spec.name)
+        result = RunResult(
+            model=model.info,
+            method={"name": method.name, "params": method.params.model_dump(), "slug": slug},
+            task=TaskInfo(name=spec.name, version=spec.version, backend=spec.backend,
+                          data_hash=data[spec.name].data_hash, n_items=outcome.n_items,
+                          limit=request.limit, engine_version=outcome.engine_version),
+            profile=p.profile.name, hardware=hardware_seen(),
+            main_metric=spec.main_metric, higher_is_better=spec.higher_is_better,
+            main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics,
+            dense_reference=DenseReference(
+                main_score=reference.main_score,
+                path=str(paths_for(request.out, reference).relative_to(request.out)),
+            ) if reference else None,
+            compression=facts, calibration=calib.record if calib else None,
+            efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=time.perf_counter() - started),
+            environment=environment(request.seed), date=datetime.now(timezone.utc),
+        )
+        save_result(result, paths[spec.name])
+        results[spec.name] = result
+        log(f"[{slug}] {ref.name} {spec.name}: {spec.main_metric} = {result.main_score:.4g} -> {paths[spec.name]}")
+    return results
+
+
+def paths_for(root: Path, result: RunResult) -> Path:
+    return result_path(root, result.model.dirname, result.method.slug, result.profile, result.task.name)
+
+
+def environment(seed: int) -> Environment:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return Environment(python=platform.python_version(), packages=versions, git_hash=_git_hash(), seed=seed)
+
+
+def _git_hash() -> str | None:
+    repo = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")

@@ -1,0 +1,27 @@
+"""Result files -> pandas -> Jinja (autoescape on) -> one static page that opens from file://."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bench.report import load_table
+from bench.schema import write_text_atomic
+
+
+def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
+    table = load_table(submissions) if Path(submissions).exists() else pd.DataFrame()
+    env = Environment(loader=PackageLoader("bench.site", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    tasks = [(task, rows.to_dict("records")) for task, rows in table.groupby("task", sort=True)] if len(table) else []
+    notes = sorted({n for n in table.get("model_notes", []) if n}) if len(table) else []
+    html = env.get_template("index.html.j2").render(
+        tasks=tasks, notes=notes, n_results=len(table),
+        built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    index = Path(out) / "index.html"
+    write_text_atomic(index, html)
+    return index, table
