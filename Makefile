@@ -29,8 +29,8 @@ test: venv
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
 bench: venv
-	$(OFFLINE) $(BIN)/bench run --method magnitude --pattern 2:4
-	$(OFFLINE) $(BIN)/bench run --method wanda --pattern 2:4
+	$(OFFLINE) $(BIN)/python -m bench.bench_wanda
+	$(OFFLINE) $(BIN)/python -m bench.bench_wanda --pattern 2:4
 
 clean:
 	rm -rf $(VENV) site/_build

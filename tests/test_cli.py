@@ -1,0 +1,42 @@
+"""The CLI's handling of bad input: one line, exit code 2, no traceback."""
+
+import pytest
+from click.testing import CliRunner
+
+from bench.cli import cli
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["run", "--method", "wandaa"], "unknown method 'wandaa' (did you mean 'wanda'?)"),
+    (["run", "--tasks", "wiki_pll"], "unknown task 'wiki_pll' (did you mean 'wiki_ppl'"),
+    (["run", "--profile", "cpu-2"], "unknown profile 'cpu-2' (did you mean 'cpu-2c'?)"),
+    (["run", "--suite", "smok"], "unknown suite 'smok' (did you mean 'smoke'?)"),
+    (["run", "--model", "smollm"], "unknown model 'smollm'"),
+    (["run", "--sparsity", "1.0"], "sparsity must be in [0, 1)"),
+    (["run", "--pattern", "4:4"], "pattern must be N:M with 0 < N < M"),
+    (["run", "--method", "magnitude", "--pattern", "2-4"], "pattern must be N:M"),
+    (["run", "--method", "dense", "--sparsity", "0.5"], "method 'dense' takes no sparsity"),
+])
+def test_bad_input_exits_2_with_one_line(args, expected):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_ls_lists_registered_names():
+    assert {"dense", "magnitude", "wanda"} <= {line.split()[0] for line in invoke("ls", "methods").output.splitlines()}
+    assert "smoke" in invoke("ls", "suites").output
+    assert "cpu-2c" in invoke("ls", "profiles").output
+    assert invoke("ls", "gadgets").exit_code == 2
+
+
+def test_validate_reports_bad_files(tmp_path):
+    (tmp_path / "bad.json").write_text('{"schema_version": 1}')
+    result = invoke("validate", str(tmp_path))
+    assert result.exit_code == 1 and "0 valid, 1 invalid" in result.output

@@ -1,0 +1,84 @@
+"""End to end on tiny random models: compress, evaluate through lm-eval and mteb, resume, render."""
+
+import json
+
+import pytest
+
+from bench import backends
+from bench.runner import RunRequest, run
+from bench.schema import load_result
+from bench.site.build import build
+
+TINY_CALIB = dict(calib_samples=2, calib_seqlen=32)
+
+
+@pytest.fixture(scope="module")
+def llama_run(tiny_llama_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("submissions")
+    request = RunRequest(method="wanda", method_params={"sparsity": 0.5}, model=str(tiny_llama_dir),
+                         tasks=["wiki_ppl", "capitals_mc"], out=out, limit=3, **TINY_CALIB)
+    return request, run(request, log=lambda _line: None)
+
+
+def test_llm_run_writes_dense_and_compressed_results(llama_run):
+    request, pairs = llama_run
+    assert [p.compressed.task.name for p in pairs] == ["wiki_ppl", "capitals_mc"]
+    for pair in pairs:
+        dense, compressed = pair.dense, pair.compressed
+        assert dense.method.slug == "dense" and dense.compression is None
+        assert compressed.method.slug == "wanda-sp0.5-calib2x32-seed0"
+        assert compressed.compression.sparsity == pytest.approx(0.5, abs=1e-3)
+        assert compressed.calibration.samples == 2 and len(compressed.calibration.data_hash) == 64
+        assert compressed.dense_reference.main_score == dense.main_score
+        assert (request.out / compressed.dense_reference.path).exists()
+        assert compressed.task.n_items == 3 and compressed.task.limit == 3
+        assert set(compressed.metrics) >= {compressed.main_metric}
+        assert compressed.environment.packages["lm_eval"]
+    files = sorted(p.relative_to(request.out).as_posix() for p in request.out.rglob("*.json"))
+    assert files == [f"local__tiny-llama0/{slug}/cpu-2c/{task}.json"
+                     for slug in ("dense", "wanda-sp0.5-calib2x32-seed0") for task in ("capitals_mc", "wiki_ppl")]
+
+
+def test_rerun_skips_finished_tasks_and_resumes_an_interrupted_run(llama_run, monkeypatch):
+    request, pairs = llama_run
+    calls = []
+    real_evaluate = backends.evaluate
+
+    def counting(spec, *args):
+        calls.append(spec.name)
+        return real_evaluate(spec, *args)
+
+    monkeypatch.setattr(backends, "evaluate", counting)
+    assert [p.compressed for p in run(request, log=lambda _l: None)] == [p.compressed for p in pairs]
+    assert calls == []
+
+    # A run interrupted before its last task: results are written atomically, so that task's file is absent.
+    lost = request.out / pairs[1].compressed.dense_reference.path.replace("dense", pairs[1].compressed.method.slug)
+    lost.unlink()
+    run(request, log=lambda _l: None)
+    assert calls == ["capitals_mc"] and load_result(lost).task.name == "capitals_mc"
+
+
+def test_encoder_run_through_mteb_with_a_2_of_4_pattern(tiny_encoder_dir, tmp_path):
+    request = RunRequest(method="magnitude", method_params={"pattern": "2:4"}, model=str(tiny_encoder_dir),
+                         suite="smoke", out=tmp_path, limit=5)
+    (pair,) = run(request, log=lambda _line: None)
+    assert pair.compressed.task.name == "wiki_retrieval" and pair.compressed.task.backend == "mteb"
+    assert pair.compressed.method.slug == "magnitude-2of4"
+    assert pair.compressed.compression.sparsity == pytest.approx(0.5)
+    assert 0 <= pair.compressed.main_score <= 1 and pair.compressed.task.n_items == 5
+    assert pair.compressed.task.engine_version.startswith("mteb ")
+
+
+def test_site_renders_every_result_and_escapes_what_it_shows(llama_run, tmp_path):
+    request, pairs = llama_run
+    path = request.out / pairs[0].compressed.dense_reference.path
+    data = json.loads(path.read_text())
+    data["model"]["notes"] = "<script>alert(1)</script>"
+    path.write_text(json.dumps(data))
+    index, table = build(request.out, tmp_path / "site")
+    html = index.read_text()
+    assert len(table) == 4 and "wiki_ppl" in html and "capitals_mc" in html
+    assert "wanda-sp0.5-calib2x32-seed0" in html and "%" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'src="http' not in html and 'href="http' not in html  # opens from file:// with no network
