@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from bench import BenchError
-from bench.registry import Registry
+from bench.registry import Registry, UnknownNameError
 from bench.schema import ModelInfo, ModelKind
 
 
@@ -130,8 +130,7 @@ def resolve_model(name: str, trust_remote_code: bool = False) -> ModelRef:
         kind = _detect_hub_kind(name)
         return ModelRef(name=name, kind=kind, source=f"hub:{name}",
                         load=lambda dtype: _loader(kind)(name, dtype, trust_remote_code))
-    MODELS.get(name)  # raises with "did you mean"
-    raise AssertionError("unreachable")
+    raise UnknownNameError(MODELS.unknown_message(name) + "; or give a local checkpoint dir or a hub id org/name")
 
 
 def _loader(kind: ModelKind):

@@ -19,6 +19,10 @@ from bench.schema import CompressionFacts
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def slug(self) -> str:
+        """The params' part of the method slug; empty when there are none."""
+        return ""
+
 
 class PruneParams(NoParams):
     """Unstructured at `sparsity`, or N:M semi-structured (`pattern` "2:4" keeps 2 of every 4)."""
@@ -70,8 +74,8 @@ class Method(ABC):
         self.slug_suffix = ""  # set by the runner when calibration differs from the profile's
 
     def slug(self) -> str:
-        base = f"{self.name}-{self.params.slug()}" if hasattr(self.params, "slug") else self.name
-        return base + self.slug_suffix
+        params = self.params.slug()
+        return (f"{self.name}-{params}" if params else self.name) + self.slug_suffix
 
     @abstractmethod
     def compress(self, model: LoadedModel, calib: CalibrationSet | None) -> CompressionFacts | None:
