@@ -5,7 +5,7 @@ import torch
 
 from bench.assets import load_model, resolve_model
 from bench.methods.calibration import CalibrationConfig, build_calibration
-from bench.methods.layerwise import compress_layerwise, find_blocks, target_layers
+from bench.methods.layerwise import SQUARED_NORMS, compress_layerwise, find_blocks, target_layers
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_each_block_sees_the_outputs_of_the_blocks_compressed_before_it(tiny_lla
                 if isinstance(layer, torch.nn.Linear):
                     layer.weight.data.zero_()
 
-    compress_layerwise(model.module, calib, zero_first_block)
+    compress_layerwise(model.module, calib, SQUARED_NORMS, zero_first_block)
 
     expected = {}
     hooks = [layer.register_forward_hook(lambda _m, inp, _o, n=name: expected.__setitem__(n, inp[0].pow(2).sum((0, 1))))

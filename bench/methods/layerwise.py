@@ -6,6 +6,7 @@ compressed blocks before it, and only one block's activations are held at a time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -14,9 +15,28 @@ from tqdm.auto import tqdm
 
 from bench import BenchError
 from bench.methods.calibration import CalibrationSet
+from bench.methods.llm.obs import accumulate_hessian
 from bench.methods.llm.sparsity import accumulate_sq_norms
 
 BlockVisitor = Callable[[nn.Module, dict[str, Tensor]], None]
+
+
+@dataclass(frozen=True)
+class InputStatistic:
+    """What a method gathers from each Linear layer's inputs: a starting tensor and an update."""
+
+    init: Callable[[nn.Linear], Tensor]
+    accumulate: Callable[[Tensor, Tensor], None]
+
+
+SQUARED_NORMS = InputStatistic(  # Wanda
+    init=lambda layer: torch.zeros(layer.in_features, device=layer.weight.device),
+    accumulate=accumulate_sq_norms,
+)
+HESSIAN = InputStatistic(  # SparseGPT, GPTQ
+    init=lambda layer: torch.zeros(layer.in_features, layer.in_features, device=layer.weight.device),
+    accumulate=accumulate_hessian,
+)
 
 
 def find_blocks(model: nn.Module) -> nn.ModuleList:
@@ -77,15 +97,16 @@ def _with_hidden(args: tuple, kwargs: dict, hidden: Tensor) -> tuple[tuple, dict
 
 
 @torch.no_grad()
-def compress_layerwise(model: nn.Module, calib: CalibrationSet, visit: BlockVisitor) -> None:
-    """For each block: gather the squared input norms of its Linear layers, let `visit` compress
-    the block, then recompute the block's outputs to feed the next block."""
+def compress_layerwise(model: nn.Module, calib: CalibrationSet, statistic: InputStatistic,
+                       visit: BlockVisitor) -> None:
+    """For each block: gather `statistic` over the inputs of its Linear layers, let `visit`
+    compress the block, then recompute the block's outputs to feed the next block."""
     blocks = find_blocks(model)
     inputs = _capture_block_inputs(blocks[0], calib)
     for block in tqdm(blocks, desc="calibrating blocks", leave=False):
         layers = linear_layers(block)
-        stats = {name: torch.zeros(layer.in_features, device=layer.weight.device) for name, layer in layers.items()}
-        handles = [layer.register_forward_hook(lambda _m, inp, _out, s=stats[name]: accumulate_sq_norms(s, inp[0]))
+        stats = {name: statistic.init(layer) for name, layer in layers.items()}
+        handles = [layer.register_forward_hook(lambda _m, inp, _out, s=stats[name]: statistic.accumulate(s, inp[0]))
                    for name, layer in layers.items()]
         try:
             for args, kwargs in inputs:

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from bench.assets import LoadedModel
 from bench.methods.base import Method, PruneParams, measure_sparsity, register
 from bench.methods.calibration import CalibrationSet
-from bench.methods.layerwise import compress_layerwise, linear_layers
+from bench.methods.layerwise import SQUARED_NORMS, compress_layerwise, linear_layers
 from bench.methods.llm.sparsity import apply_mask, prune_mask, wanda_scores
 from bench.schema import CompressionFacts
 
@@ -28,5 +28,5 @@ class Wanda(Method):
                 scores = wanda_scores(layer.weight, sq_norms[name])
                 apply_mask(layer.weight, prune_mask(scores, self.params.sparsity, self.params.n_m, per_row=True))
 
-        compress_layerwise(model.module, calib, prune_block)
+        compress_layerwise(model.module, calib, SQUARED_NORMS, prune_block)
         return measure_sparsity(model)
