@@ -34,6 +34,11 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--method", default="wanda", show_default=True, help="Compression method (`bench ls methods`).")
 @click.option("--sparsity", type=float, help="Fraction of weights to prune, in [0, 1) (default 0.5).")
 @click.option("--pattern", help="N:M semi-structured sparsity, e.g. 2:4 or 4:8 (sets the sparsity).")
+@click.option("--schedule", help="Per-block sparsity ramp FIRST:LAST, e.g. 0.3:0.7 (instead of --sparsity).")
+@click.option("--bits", type=int, help="Weight bits, 2..8 (rtn, gptq: default 4; sparsegpt: quantize after pruning).")
+@click.option("--group-size", type=int, help="Inputs per quantization scale (default 128; 0: one per row).")
+@click.option("--symmetric", is_flag=True, default=None, help="Symmetric quantization grid (default asymmetric).")
+@click.option("--rank-ratio", type=float, help="lowrank: kept rank as a fraction of min(rows, cols) (default 0.5).")
 @click.option("--model", help="A default (`bench ls models`), a local checkpoint dir or a hub id. "
                               "Default: the default model of each kind the tasks need.")
 @click.option("--suite", help="Suite of tasks (`bench ls suites`); default smoke.")
@@ -46,7 +51,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
-def run(method: str, sparsity: float | None, pattern: str | None, model: str | None, suite: str | None,
+def run(method: str, sparsity: float | None, pattern: str | None, schedule: str | None, bits: int | None,
+        group_size: int | None, symmetric: bool | None, rank_ratio: float | None, model: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
         calib_seqlen: int | None, seed: int, trust_remote_code: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
@@ -54,7 +60,9 @@ def run(method: str, sparsity: float | None, pattern: str | None, model: str | N
     from bench.runner import RunRequest
     from bench.runner import run as run_bench
 
-    request = RunRequest(method=method, method_params={"sparsity": sparsity, "pattern": pattern}, model=model,
+    params = {"sparsity": sparsity, "pattern": pattern, "schedule": schedule, "bits": bits,
+              "group_size": group_size, "symmetric": symmetric, "rank_ratio": rank_ratio}
+    request = RunRequest(method=method, method_params=params, model=model,
                          suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
                          calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
                          trust_remote_code=trust_remote_code)

@@ -59,7 +59,7 @@ class Plan:
 def plan(request: RunRequest) -> Plan:
     """Resolve every name up front, so bad input fails before any model loads."""
     profile = PROFILES.get(request.profile)
-    method = make_method(request.method, request.method_params)
+    method = make_method(request.method, request.method_params, request.seed)
     specs = resolve_tasks(request.suite, request.tasks)
     if request.model:
         ref = resolve_model(request.model, request.trust_remote_code)
@@ -75,9 +75,11 @@ def plan(request: RunRequest) -> Plan:
                                     seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed)
     if calibration.samples < 1 or calibration.seqlen < 8:
         raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
-    custom = request.calib_samples or request.calib_seqlen or request.seed
-    if method.needs_calibration and custom:  # not the profile's default calibration: its own slug
+    if method.needs_calibration and (request.calib_samples or request.calib_seqlen or request.seed):
+        # Not the profile's default calibration: its own slug, so results never mix.
         method.slug_suffix = f"-calib{calibration.samples}x{calibration.seqlen}-seed{calibration.seed}"
+    elif method.name == "random" and request.seed:
+        method.slug_suffix = f"-seed{request.seed}"
     return Plan(profile=profile, method=method, calibration=calibration, groups=groups)
 
 

@@ -62,6 +62,10 @@ class CompressionFacts(Strict):
     target_params: int
     sparsity: float  # zeros / weights over the compressed layers
     param_sparsity: float  # zeros / all parameters of the model
+    storage_format: str  # how the compressed layers would be stored (bench.methods.storage)
+    storage_bytes: int  # bytes of the compressed layers in that format
+    dense_bytes: int  # the same layers as dense fp16
+    bits_per_weight: float  # 8 * storage_bytes / target_params, overheads included
     excluded_layers: list[str] = Field(default_factory=list)
 
 

@@ -11,7 +11,7 @@ def invoke(*args: str):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["run", "--method", "wandaa"], "unknown method 'wandaa' (did you mean 'wanda'?)"),
+    (["run", "--method", "wandaa"], "unknown method 'wandaa' (did you mean 'wanda'"),
     (["run", "--tasks", "wiki_pll"], "unknown task 'wiki_pll' (did you mean 'wiki_ppl'"),
     (["run", "--profile", "cpu-2"], "unknown profile 'cpu-2' (did you mean 'cpu-2c'?)"),
     (["run", "--suite", "smok"], "unknown suite 'smok' (did you mean 'smoke'?)"),
@@ -20,6 +20,10 @@ def invoke(*args: str):
     (["run", "--pattern", "4:4"], "pattern must be N:M with 0 < N < M"),
     (["run", "--method", "magnitude", "--pattern", "2-4"], "pattern must be N:M"),
     (["run", "--method", "dense", "--sparsity", "0.5"], "method 'dense' takes no sparsity"),
+    (["run", "--method", "rtn", "--bits", "9"], "bits must be in 2..8, got 9"),
+    (["run", "--method", "sparsegpt", "--bits", "1"], "bits must be in 2..8, got 1"),
+    (["run", "--method", "wanda", "--schedule", "0.9"], "schedule must be FIRST:LAST"),
+    (["run", "--method", "lowrank", "--rank-ratio", "1.5"], "rank ratio must be in (0, 1]"),
 ])
 def test_bad_input_exits_2_with_one_line(args, expected):
     result = invoke(*args)

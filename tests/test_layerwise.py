@@ -39,7 +39,7 @@ def test_each_block_sees_the_outputs_of_the_blocks_compressed_before_it(tiny_lla
     calib = build_calibration(model, CalibrationConfig(samples=2, seqlen=16, seed=0), 2, "cpu")
     seen = []
 
-    def zero_first_block(block, stats):
+    def zero_first_block(_index, block, stats):
         seen.append({name: s.clone() for name, s in stats.items()})
         if len(seen) == 1:
             for layer in block.modules():

@@ -18,7 +18,7 @@ from bench.methods.calibration import CalibrationSet
 from bench.methods.llm.obs import accumulate_hessian
 from bench.methods.llm.sparsity import accumulate_sq_norms
 
-BlockVisitor = Callable[[nn.Module, dict[str, Tensor]], None]
+BlockVisitor = Callable[[int, nn.Module, dict[str, Tensor]], None]  # block index, block, statistics
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def compress_layerwise(model: nn.Module, calib: CalibrationSet, statistic: Input
     compress the block, then recompute the block's outputs to feed the next block."""
     blocks = find_blocks(model)
     inputs = _capture_block_inputs(blocks[0], calib)
-    for block in tqdm(blocks, desc="calibrating blocks", leave=False):
+    for index, block in enumerate(tqdm(blocks, desc="calibrating blocks", leave=False)):
         layers = linear_layers(block)
         stats = {name: statistic.init(layer) for name, layer in layers.items()}
         handles = [layer.register_forward_hook(lambda _m, inp, _out, s=stats[name]: statistic.accumulate(s, inp[0]))
@@ -114,5 +114,5 @@ def compress_layerwise(model: nn.Module, calib: CalibrationSet, statistic: Input
         finally:
             for handle in handles:
                 handle.remove()
-        visit(block, stats)
+        visit(index, block, stats)
         inputs = [_with_hidden(args, kwargs, _hidden(block(*args, **kwargs))) for args, kwargs in inputs]
