@@ -29,8 +29,7 @@ test: venv
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
 bench: venv
-	$(OFFLINE) $(BIN)/python -m bench.bench_wanda
-	$(OFFLINE) $(BIN)/python -m bench.bench_wanda --pattern 2:4
+	$(OFFLINE) $(BIN)/python -m bench.bench_methods
 
 clean:
 	rm -rf $(VENV) site/_build

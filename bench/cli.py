@@ -41,6 +41,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--rank-ratio", type=float, help="lowrank: kept rank as a fraction of min(rows, cols) (default 0.5).")
 @click.option("--model", help="A default (`bench ls models`), a local checkpoint dir or a hub id. "
                               "Default: the default model of each kind the tasks need.")
+@click.option("--parent", help="With --method none: the dense model the --model checkpoint was compressed from.")
+@click.option("--label", help="With --method none: the name the checkpoint's results are listed under.")
 @click.option("--suite", help="Suite of tasks (`bench ls suites`); default smoke.")
 @click.option("--tasks", help="Comma-separated task names instead of a suite.")
 @click.option("--profile", default="cpu-2c", show_default=True, help="Hardware profile (`bench ls profiles`).")
@@ -52,7 +54,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
 def run(method: str, sparsity: float | None, pattern: str | None, schedule: str | None, bits: int | None,
-        group_size: int | None, symmetric: bool | None, rank_ratio: float | None, model: str | None, suite: str | None,
+        group_size: int | None, symmetric: bool | None, rank_ratio: float | None, model: str | None,
+        parent: str | None, label: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
         calib_seqlen: int | None, seed: int, trust_remote_code: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
@@ -61,8 +64,8 @@ def run(method: str, sparsity: float | None, pattern: str | None, schedule: str 
     from bench.runner import run as run_bench
 
     params = {"sparsity": sparsity, "pattern": pattern, "schedule": schedule, "bits": bits,
-              "group_size": group_size, "symmetric": symmetric, "rank_ratio": rank_ratio}
-    request = RunRequest(method=method, method_params=params, model=model,
+              "group_size": group_size, "symmetric": symmetric, "rank_ratio": rank_ratio, "label": label}
+    request = RunRequest(method=method, method_params=params, model=model, parent=parent,
                          suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
                          calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
                          trust_remote_code=trust_remote_code)

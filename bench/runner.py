@@ -28,6 +28,7 @@ class RunRequest:
     method: str = "wanda"
     method_params: dict[str, object] = field(default_factory=dict)  # None values = not given
     model: str | None = None  # None: the default model of each kind the tasks need
+    parent: str | None = None  # --method none: the dense model the checkpoint `model` came from
     suite: str | None = None
     tasks: list[str] | None = None
     profile: str = "cpu-2c"
@@ -53,7 +54,8 @@ class Plan:
     profile: Profile
     method: Method
     calibration: CalibrationConfig
-    groups: list[tuple[ModelRef, list[TaskSpec]]]
+    groups: list[tuple[ModelRef, list[TaskSpec]]]  # (dense parent, its tasks)
+    checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
 
 
 def plan(request: RunRequest) -> Plan:
@@ -61,8 +63,16 @@ def plan(request: RunRequest) -> Plan:
     profile = PROFILES.get(request.profile)
     method = make_method(request.method, request.method_params, request.seed)
     specs = resolve_tasks(request.suite, request.tasks)
+    checkpoint = None
+    if (method.name == "none") != bool(request.parent) or (request.parent and not request.model):
+        raise BenchError("--method none evaluates a --model checkpoint as given and needs its dense --parent; "
+                         "--parent goes with --method none only")
     if request.model:
-        ref = resolve_model(request.model, request.trust_remote_code)
+        if request.parent:
+            checkpoint = resolve_model(request.model, request.trust_remote_code)
+        ref = resolve_model(request.parent or request.model, request.trust_remote_code)
+        if checkpoint and checkpoint.kind != ref.kind:
+            raise BenchError(f"--model is a {checkpoint.kind} model but --parent is a {ref.kind} model")
         matching = [s for s in specs if s.model_kind == ref.kind]
         if not matching:
             raise BenchError(f"model {request.model!r} is a {ref.kind} model and none of the tasks "
@@ -80,7 +90,7 @@ def plan(request: RunRequest) -> Plan:
         method.slug_suffix = f"-calib{calibration.samples}x{calibration.seqlen}-seed{calibration.seed}"
     elif method.name == "random" and request.seed:
         method.slug_suffix = f"-seed{request.seed}"
-    return Plan(profile=profile, method=method, calibration=calibration, groups=groups)
+    return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint)
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
@@ -127,8 +137,11 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     if not todo:
         return results
 
-    log(f"[{slug}] loading {ref.name} ({p.profile.dtype} on {p.profile.device})")
-    model = load_model(ref, p.profile.torch_dtype, p.profile.device)
+    source = p.checkpoint if p.checkpoint and method.name == "none" else ref
+    log(f"[{slug}] loading {source.name} ({p.profile.dtype} on {p.profile.device})")
+    model = load_model(source, p.profile.torch_dtype, p.profile.device)
+    if source is not ref:  # a pre-compressed checkpoint is listed under its parent's name
+        model.info = model.info.model_copy(update={"name": ref.name, "notes": f"pre-compressed checkpoint {source.source}"})
     calib = None
     if method.needs_calibration:
         calib = build_calibration(model, p.calibration, p.profile.batch_size, p.profile.device)

@@ -24,6 +24,8 @@ def invoke(*args: str):
     (["run", "--method", "sparsegpt", "--bits", "1"], "bits must be in 2..8, got 1"),
     (["run", "--method", "wanda", "--schedule", "0.9"], "schedule must be FIRST:LAST"),
     (["run", "--method", "lowrank", "--rank-ratio", "1.5"], "rank ratio must be in (0, 1]"),
+    (["run", "--method", "none", "--label", "x", "--model", "minilm-l6"], "needs its dense --parent"),
+    (["run", "--method", "none", "--label", "a b", "--model", "x", "--parent", "y"], "label must be letters"),
 ])
 def test_bad_input_exits_2_with_one_line(args, expected):
     result = invoke(*args)

@@ -82,3 +82,25 @@ def test_site_renders_every_result_and_escapes_what_it_shows(llama_run, tmp_path
     assert "wanda-sp0.5-calib2x32-seed0" in html and "%" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'src="http' not in html and 'href="http' not in html  # opens from file:// with no network
+
+
+def test_a_precompressed_checkpoint_is_scored_next_to_its_parent(tiny_llama_dir, tmp_path):
+    import torch
+
+    from bench.assets import load_model, resolve_model
+    from bench.methods.base import make_method
+
+    pruned = load_model(resolve_model(str(tiny_llama_dir)), torch.float32, "cpu")
+    make_method("magnitude", {"sparsity": 0.6}).compress(pruned, None)
+    checkpoint = tmp_path / "elsewhere-pruned"
+    pruned.module.save_pretrained(checkpoint)
+    pruned.tokenizer.save_pretrained(checkpoint)
+
+    request = RunRequest(method="none", method_params={"label": "mag60"}, model=str(checkpoint),
+                         parent=str(tiny_llama_dir), tasks=["wiki_ppl"], out=tmp_path / "subs", limit=2)
+    (pair,) = run(request, log=lambda _line: None)
+    assert pair.compressed.method.slug == "none-mag60"
+    assert pair.compressed.model.name == pair.dense.model.name == "local/tiny-llama0"
+    assert str(checkpoint) in pair.compressed.model.notes
+    assert pair.compressed.compression.sparsity == pytest.approx(0.6, abs=1e-3)  # measured, not declared
+    assert pair.compressed.main_score != pair.dense.main_score

@@ -18,8 +18,8 @@ def task_config(spec: TaskSpec, data: TaskData) -> dict:
         "dataset_path": "json",
         "dataset_kwargs": {"data_files": {"test": str(data.files["test"].resolve())}},
         "test_split": "test",
-        **spec.engine,
         "metric_list": [{"metric": metric} for metric in spec.metrics],
+        **spec.engine,
         "metadata": {"version": spec.version},
     }
 
@@ -29,7 +29,7 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
               max_length=spec.max_length)
     config = task_config(spec, data)
     out = lm_eval.simple_evaluate(model=lm, tasks=[config], limit=limit, bootstrap_iters=0,
-                                  log_samples=False, verbosity="WARNING")
+                                  log_samples=False, verbosity="ERROR")
     scores = out["results"][config["task"]]
     return TaskOutcome(
         metrics={metric: float(scores[f"{metric},none"]) for metric in spec.metrics},
