@@ -31,9 +31,11 @@ def _split(value: str | None) -> list[str] | None:
 
 
 @cli.command()
-@click.option("--method", default="wanda", show_default=True, help="Compression method (`bench ls methods`).")
-@click.option("--sparsity", type=float, help="Fraction of weights to prune, in [0, 1) (default 0.5).")
-@click.option("--pattern", help="N:M semi-structured sparsity, e.g. 2:4 or 4:8 (sets the sparsity).")
+@click.option("--method", default="wanda", show_default=True,
+              help="Compression method (`bench ls methods`); a comma-separated list runs each.")
+@click.option("--sparsity", help="Fraction of weights to prune, in [0, 1) (default 0.5); a comma-separated "
+                                  "list (0.1,0.2,...) runs a sweep with the dense parent once.")
+@click.option("--pattern", help="N:M semi-structured sparsity, e.g. 2:4 or 4:8; a list adds each to the sweep.")
 @click.option("--schedule", help="Per-block sparsity ramp FIRST:LAST, e.g. 0.3:0.7 (instead of --sparsity).")
 @click.option("--bits", type=int, help="Weight bits, 2..8 (rtn, gptq: default 4; sparsegpt: quantize after pruning).")
 @click.option("--group-size", type=int, help="Inputs per quantization scale (default 128; 0: one per row).")
@@ -53,23 +55,28 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
-def run(method: str, sparsity: float | None, pattern: str | None, schedule: str | None, bits: int | None,
+def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | None, bits: int | None,
         group_size: int | None, symmetric: bool | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
         calib_seqlen: int | None, seed: int, trust_remote_code: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
     from bench.report import format_pairs
-    from bench.runner import RunRequest
-    from bench.runner import run as run_bench
+    from bench.runner import RunRequest, run_all
 
-    params = {"sparsity": sparsity, "pattern": pattern, "schedule": schedule, "bits": bits,
-              "group_size": group_size, "symmetric": symmetric, "rank_ratio": rank_ratio, "label": label}
-    request = RunRequest(method=method, method_params=params, model=model, parent=parent,
-                         suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
-                         calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
-                         trust_remote_code=trust_remote_code)
-    pairs = run_bench(request, log=lambda line: click.echo(line, err=True))
+    try:
+        sweep = [{"sparsity": float(s)} for s in _split(sparsity) or []]
+    except ValueError:
+        raise BenchError(f"--sparsity takes numbers, comma-separated for a sweep, got {sparsity!r}") from None
+    sweep += [{"pattern": p} for p in _split(pattern) or []]
+    shared = {"schedule": schedule, "bits": bits, "group_size": group_size, "symmetric": symmetric,
+              "rank_ratio": rank_ratio, "label": label}
+    requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
+                           suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
+                           calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
+                           trust_remote_code=trust_remote_code)
+                for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
+    pairs = run_all(requests, log=lambda line: click.echo(line, err=True))
     if pairs:
         click.echo(format_pairs(pairs))
 

@@ -68,3 +68,32 @@ def country_capitals() -> tuple[tuple[str, str], ...]:
                 pairs.setdefault(country_a, capital_a)
                 pairs.setdefault(country_b, capital_b)
     return tuple(sorted(pairs.items()))
+
+
+@lru_cache(maxsize=1)
+def countries() -> tuple[dict[str, object], ...]:
+    """Countries with a capital, a currency and a population (countryinfo + pycountry), by name."""
+    import countryinfo
+    import pycountry
+
+    rows = []
+    for country in countryinfo.all_countries():
+        info = country.info()
+        codes = [pycountry.currencies.get(alpha_3=code) for code in info.get("currencies") or []]
+        currencies = [c.name for c in codes if c is not None]
+        capital = info.get("capital")
+        capital = capital[0] if isinstance(capital, list) and capital else capital
+        if info.get("name") and capital and currencies and info.get("population"):
+            rows.append({"name": info["name"], "capital": capital, "currency": currencies[0],
+                         "currency_code": info["currencies"][0], "region": info.get("subregion") or info.get("region"),
+                         "population": int(info["population"]), "demonym": info.get("demonym") or ""})
+    return tuple(sorted(rows, key=lambda row: row["name"]))
+
+
+@lru_cache(maxsize=1)
+def elements() -> tuple[dict[str, object], ...]:
+    """The 118 chemical elements: name, symbol, atomic number, standard atomic weight."""
+    import periodictable
+
+    return tuple({"name": e.name.capitalize(), "symbol": e.symbol, "number": e.number, "mass": round(e.mass, 3)}
+                 for e in periodictable.elements if e.number > 0)

@@ -94,18 +94,34 @@ def plan(request: RunRequest) -> Plan:
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
-    p = plan(request)
+    return _execute(request, plan(request), log)
+
+
+def run_all(requests: list[RunRequest], log: Callable[[str], None] = print) -> list[Pair]:
+    """Several variants (a sweep): every request is checked before any runs; the dense parent's
+    results, written by the first, are reused by the rest."""
+    plans = [plan(request) for request in requests]
+    return [pair for request, p in zip(requests, plans) for pair in _execute(request, p, log)]
+
+
+def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[Pair]:
     activate(p.profile)
     dense = make_method("dense", {})
     pairs = []
     for ref, specs in p.groups:
-        data = {s.name: recipes.build(s.name, s.recipe, s.recipe_args, cache_dir()) for s in specs}
+        data = {s.name: task_data(s) for s in specs}
         dense_results = _run_variant(request, p, ref, dense, specs, data, {}, log)
         if p.method.name == "dense":
             continue
         compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
         pairs += [Pair(dense=dense_results[s.name], compressed=compressed[s.name]) for s in specs]
     return pairs
+
+
+def task_data(spec: TaskSpec) -> recipes.TaskData:
+    if spec.upstream:
+        return recipes.upstream(spec.upstream, f"{spec.backend} {importlib.metadata.version(spec.backend)}")
+    return recipes.build(spec.name, spec.recipe, spec.recipe_args, cache_dir())
 
 
 def _finished(path: Path, spec: TaskSpec, data_hash: str, limit: int | None) -> RunResult | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bench.registry import Registry
+from bench import BenchError
+from bench.registry import Registry, UnknownNameError
 from bench.schema import ModelKind
 
 TASKS_DIR = Path(__file__).parent / "tasks"
@@ -22,13 +25,21 @@ class TaskSpec(BaseModel):
     backend: Literal["lm_eval", "mteb"]
     model_kind: ModelKind
     version: int  # bump when the recipe, prompt or metric changes: results are not comparable across it
-    recipe: str  # offline data builder in bench.recipes
+    recipe: str | None = None  # offline data builder in bench.recipes
+    upstream: str | None = None  # or an engine's own task name, with the engine's data (needs the network)
     recipe_args: dict[str, Any] = Field(default_factory=dict)
     main_metric: str
     higher_is_better: bool
     metrics: list[str]  # reported metrics, main included
     engine: dict[str, Any] = Field(default_factory=dict)  # passed to the engine as the task config
     max_length: int | None = None  # lm_eval: the model's context window for scoring
+
+
+    @model_validator(mode="after")
+    def _has_data(self) -> "TaskSpec":
+        if (self.recipe is None) == (self.upstream is None):
+            raise ValueError(f"task {self.name!r} needs exactly one of recipe (offline data) and upstream")
+        return self
 
 
 class SuiteSpec(BaseModel):
@@ -44,12 +55,19 @@ SUITES: Registry[SuiteSpec] = Registry("suite")
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping; `include: other.yaml` (relative) supplies defaults it overrides."""
+    """Read a YAML mapping; `include: other.yaml` (relative) supplies defaults it overrides,
+    nested mappings key by key."""
     data = yaml.safe_load(path.read_text()) or {}
     include = data.pop("include", None)
-    if include is None:
-        return data
-    return {**load_yaml(path.parent / include), **data}
+    return _merge(load_yaml(path.parent / include), data) if include else data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        both_dicts = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merge(base[key], value) if both_dicts else value
+    return merged
 
 
 def load_builtin() -> None:
@@ -72,5 +90,31 @@ load_builtin()
 
 
 def resolve_tasks(suite: str | None, tasks: list[str] | None) -> list[TaskSpec]:
-    names = tasks if tasks else SUITES.get(suite or "smoke").tasks
-    return [TASKS.get(name) for name in names]
+    """Our tasks by name (a suite, or a list), or any task lm-eval knows (`mmlu`, `triviaqa`)."""
+    if not tasks:
+        return [TASKS.get(name) for name in SUITES.get(suite or "smoke").tasks]
+    return [TASKS.get(name) if name in TASKS else _upstream_task(name) for name in tasks]
+
+
+def _upstream_task(name: str) -> TaskSpec:
+    if difflib.get_close_matches(name, list(TASKS), n=1, cutoff=0.85):
+        raise UnknownNameError(TASKS.unknown_message(name))  # a typo of ours: say so without indexing lm-eval
+    entry = _lm_eval_task_index().get(name)
+    if entry is None:
+        raise UnknownNameError(TASKS.unknown_message(name) + "; nor is it an lm-eval task")
+    config = entry.cfg or {}
+    metrics = config.get("metric_list") or config.get("aggregate_metric_list") or []
+    if not metrics:
+        raise BenchError(f"lm-eval task {name!r} declares no metric for bench to report")
+    return TaskSpec(name=name, description=f"lm-eval's {name} with its upstream data", backend="lm_eval",
+                    model_kind="causal-lm", version=int(float((config.get("metadata") or {}).get("version", 0))),
+                    upstream=name, main_metric=metrics[0]["metric"],
+                    higher_is_better=metrics[0].get("higher_is_better", True),
+                    metrics=[m["metric"] for m in metrics])
+
+
+@lru_cache(maxsize=1)
+def _lm_eval_task_index() -> dict[str, Any]:
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager().task_index

@@ -104,3 +104,40 @@ def test_a_precompressed_checkpoint_is_scored_next_to_its_parent(tiny_llama_dir,
     assert str(checkpoint) in pair.compressed.model.notes
     assert pair.compressed.compression.sparsity == pytest.approx(0.6, abs=1e-3)  # measured, not declared
     assert pair.compressed.main_score != pair.dense.main_score
+
+
+def test_kick_task_types_run_on_a_tiny_model(tiny_llama_dir, tmp_path):
+    assert run(RunRequest(method="dense", model=str(tiny_llama_dir), suite="kick", out=tmp_path, limit=2),
+               log=lambda _line: None) == []  # a dense-only run pairs nothing
+    results = {p.stem: load_result(p) for p in tmp_path.rglob("*.json")}
+    assert set(results) == {"kick_closed_qa", "kick_open_qa", "kick_mc", "wiki_ppl"}
+    for name in ("kick_closed_qa", "kick_open_qa"):
+        assert set(results[name].metrics) == {"exact_match", "contains"}
+        assert all(0 <= v <= 1 for v in results[name].metrics.values())
+    assert results["kick_mc"].task.n_items == 2
+
+
+def test_a_sparsity_sweep_runs_the_dense_parent_once(tiny_llama_dir, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bench.cli import cli
+
+    calls = []
+    real_evaluate = backends.evaluate
+    monkeypatch.setattr(backends, "evaluate", lambda spec, *a: calls.append(spec.name) or real_evaluate(spec, *a))
+    result = CliRunner().invoke(cli, ["run", "--method", "magnitude", "--sparsity", "0.2,0.4", "--pattern", "2:4",
+                                      "--model", str(tiny_llama_dir), "--tasks", "wiki_ppl", "--limit", "2",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 4  # dense once, then three variants
+    assert sorted(p.parent.parent.name for p in tmp_path.rglob("*.json")) == [
+        "dense", "magnitude-2of4", "magnitude-sp0.2", "magnitude-sp0.4"]
+    assert all(slug in result.stdout for slug in ("magnitude-sp0.2", "magnitude-sp0.4", "magnitude-2of4"))
+
+
+def test_any_lm_eval_task_name_resolves_to_an_upstream_task():
+    from bench.taskspec import resolve_tasks
+
+    (spec,) = resolve_tasks(None, ["arc_easy"])
+    assert spec.upstream == "arc_easy" and spec.recipe is None
+    assert spec.main_metric == "acc" and spec.higher_is_better and spec.model_kind == "causal-lm"
