@@ -105,21 +105,31 @@ def list_entries(what: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check result files (default: everything under submissions/) against the schema."""
-    from pydantic import ValidationError
-
-    from bench.schema import load_result
+    from bench.report import load_valid
 
     files = [f for p in (paths or (Path("submissions"),)) for f in ([p] if p.is_file() else sorted(p.rglob("*.json")))]
     bad = 0
     for path in files:
         try:
-            load_result(path)
-        except (ValidationError, ValueError) as err:
+            load_valid(path)
+        except BenchError as err:
             bad += 1
-            click.echo(f"{path}: {str(err).splitlines()[0]}", err=True)
+            click.echo(str(err), err=True)
     click.echo(f"{len(files) - bad} valid, {bad} invalid")
     if bad:
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--suite", default="smoke", show_default=True, help="Suite whose tasks form the columns.")
+@click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
+def report(suite: str, submissions: Path) -> None:
+    """Retained % of every compressed variant on a suite's tasks (kick: with the open - closed gap)."""
+    from bench.report import format_view, load_table, suite_view
+    from bench.taskspec import SUITES
+
+    view = suite_view(load_table(submissions), SUITES.get(suite).tasks) if submissions.exists() else None
+    click.echo(format_view(view) if view is not None and not view.empty else f"no results for suite {suite!r}")
 
 
 @cli.group()

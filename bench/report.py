@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from pydantic import ValidationError
+
+from bench import BenchError
 from bench.schema import RunResult, load_result
 
 if TYPE_CHECKING:
@@ -34,10 +37,24 @@ def result_row(result: RunResult) -> dict[str, object]:
 
 
 def load_table(submissions: Path) -> pd.DataFrame:
-    rows = [result_row(load_result(path)) for path in sorted(Path(submissions).rglob("*.json"))]
+    rows = [result_row(load_valid(path)) for path in sorted(Path(submissions).rglob("*.json"))]
     table = pd.DataFrame(rows, columns=COLUMNS + ["model_notes", "limited"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
+
+
+def load_valid(path: Path) -> RunResult:
+    try:
+        return load_result(path)
+    except ValueError as err:  # pydantic's ValidationError and JSON errors are ValueErrors
+        raise BenchError(f"{path} is not a valid result file ({_first_error(err)}); see `bench validate`") from None
+
+
+def _first_error(err: ValueError) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return str(err).splitlines()[0]
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -52,3 +69,26 @@ def format_table(table: pd.DataFrame) -> str:
 def format_pairs(pairs: list[Pair]) -> str:
     """The run summary: task, dense score, compressed score, retained %."""
     return format_table(pd.DataFrame([result_row(p.compressed) for p in pairs], columns=COLUMNS))
+
+
+def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """Retained % per compressed variant (rows) and task of a suite (columns). With both closed- and
+    open-book QA present, adds LLM-KICK's contrast: the open - closed gap, in points."""
+    rows = table[table["task"].isin(tasks) & (table["method"] != "dense")]
+    if rows.empty:
+        return pd.DataFrame()
+    view = rows.pivot_table(index=["model", "method", "profile"], columns="task", values="retained_pct",
+                            aggfunc="first")
+    view = view[[t for t in tasks if t in view.columns]]
+    if {"kick_closed_qa", "kick_open_qa"} <= set(view.columns):
+        view["open_minus_closed"] = view["kick_open_qa"] - view["kick_closed_qa"]
+    sparsity = rows.groupby(["model", "method", "profile"])["sparsity"].first()
+    return view.assign(sparsity=sparsity).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
+
+
+def format_view(view: pd.DataFrame) -> str:
+    shown = view.copy()
+    for column in shown.columns:
+        if column not in ("model", "method", "profile", "sparsity"):
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    return shown.to_string(index=False)

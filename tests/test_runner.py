@@ -79,7 +79,7 @@ def test_site_renders_every_result_and_escapes_what_it_shows(llama_run, tmp_path
     index, table = build(request.out, tmp_path / "site")
     html = index.read_text()
     assert len(table) == 4 and "wiki_ppl" in html and "capitals_mc" in html
-    assert "wanda-sp0.5-calib2x32-seed0" in html and "%" in html
+    assert "wanda-sp0.5-calib2x32-seed0" in html and "%" in html and "suite smoke" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'src="http' not in html and 'href="http' not in html  # opens from file:// with no network
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bench.report import load_table
+from bench.report import load_table, suite_view
+from bench.taskspec import SUITES
 from bench.schema import write_text_atomic
 
 
@@ -18,8 +19,15 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
                       autoescape=select_autoescape(default=True, default_for_string=True))
     tasks = [(task, rows.to_dict("records")) for task, rows in table.groupby("task", sort=True)] if len(table) else []
     notes = sorted({n for n in table.get("model_notes", []) if n}) if len(table) else []
+    suites = []
+    for name, suite in SUITES.items():
+        view = suite_view(table, suite.tasks) if len(table) else pd.DataFrame()
+        if not view.empty:
+            columns = [c for c in view.columns if c not in ("model", "method", "profile", "sparsity")]
+            suites.append({"name": name, "description": suite.description, "columns": columns,
+                           "rows": view.to_dict("records")})
     html = env.get_template("index.html.j2").render(
-        tasks=tasks, notes=notes, n_results=len(table),
+        tasks=tasks, suites=suites, notes=notes, n_results=len(table),
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
     index = Path(out) / "index.html"
