@@ -30,6 +30,7 @@ test: venv
 
 bench: venv
 	$(OFFLINE) $(BIN)/python -m bench.bench_methods
+	$(OFFLINE) $(BIN)/python -m bench.bench_suite --suite kick --method wanda
 
 clean:
 	rm -rf $(VENV) site/_build

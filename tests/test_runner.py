@@ -110,7 +110,8 @@ def test_kick_task_types_run_on_a_tiny_model(tiny_llama_dir, tmp_path):
     assert run(RunRequest(method="dense", model=str(tiny_llama_dir), suite="kick", out=tmp_path, limit=2),
                log=lambda _line: None) == []  # a dense-only run pairs nothing
     results = {p.stem: load_result(p) for p in tmp_path.rglob("*.json")}
-    assert set(results) == {"kick_closed_qa", "kick_open_qa", "kick_mc", "wiki_ppl"}
+    assert set(results) == {"kick_closed_qa", "kick_open_qa", "kick_mc", "kick_summarization", "wiki_ppl"}
+    assert set(results["kick_summarization"].metrics) == {"rougeL", "rouge1", "rouge2"}
     for name in ("kick_closed_qa", "kick_open_qa"):
         assert set(results[name].metrics) == {"exact_match", "contains"}
         assert all(0 <= v <= 1 for v in results[name].metrics.values())

@@ -46,3 +46,20 @@ def test_retrieval_queries_come_from_outside_the_documents_they_point_to():
     assert len(data["queries"]) == len(data["qrels"]) == 2 * len(corpus)
     for query, qrel in zip(data["queries"], data["qrels"]):
         assert qrel["query_id"] == query["id"] and query["text"] not in corpus[qrel["doc_id"]]
+
+
+def test_summaries_never_show_the_reference_in_the_source():
+    rows = RECIPES.get("wiki_summaries")(n_docs=40, source_chars=1200, seed=1234)["test"]
+    assert len(rows) == 40 == len({row["title"] for row in rows})
+    for row in rows:
+        assert row["summary"] not in row["source"] and len(row["source"]) <= 1200
+
+
+def test_rouge_and_answer_scorers():
+    from bench.backends.lm_eval import answer_match, rouge
+
+    assert rouge({"summary": "the cat sat on the mat"}, ["the cat sat on the mat"])["rougeL"] == 1.0
+    doc = {"answer": "Paris", "aliases": []}
+    assert answer_match(doc, [" paris."]) == {"exact_match": 1.0, "contains": 1.0}
+    assert answer_match(doc, [" It is Paris, France"]) == {"exact_match": 0.0, "contains": 1.0}
+    assert answer_match(doc, [" Parisian"]) == {"exact_match": 0.0, "contains": 0.0}

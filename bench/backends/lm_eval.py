@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 
 import lm_eval
 from lm_eval.api.metrics import exact_match_hf_evaluate
 from lm_eval.models.huggingface import HFLM
+from rouge_score import rouge_scorer
 
 from bench import BenchError
 from bench.assets import LoadedModel
@@ -32,7 +34,17 @@ def answer_match(doc: dict, results: list[str]) -> dict[str, float]:
     return {"exact_match": float(exact), "contains": float(contains)}
 
 
-SCORERS = {"answer_match": answer_match}  # named from task YAML: no code is loaded from data
+@lru_cache(maxsize=1)
+def _rouge() -> rouge_scorer.RougeScorer:
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+
+
+def rouge(doc: dict, results: list[str]) -> dict[str, float]:
+    """ROUGE F-measures of a generated summary against the reference (Google's rouge-score package)."""
+    return {name: score.fmeasure for name, score in _rouge().score(doc["summary"], results[0].strip()).items()}
+
+
+SCORERS = {"answer_match": answer_match, "rouge": rouge}  # named from task YAML: no code is loaded from data
 
 
 def task_config(spec: TaskSpec, data: TaskData) -> dict:

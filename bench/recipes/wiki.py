@@ -43,3 +43,21 @@ def wiki_sentence_retrieval(lead_chars: int, queries_per_article: int, seed: int
             queries.append({"id": f"{title}#{i}", "text": sentence})
             qrels.append({"query_id": f"{title}#{i}", "doc_id": title, "score": 1})
     return {"corpus": corpus, "queries": queries, "qrels": qrels}
+
+
+@RECIPES.register("wiki_summaries")
+def wiki_summaries(n_docs: int, source_chars: int, seed: int) -> dict[str, Rows]:
+    """Summarize an article's body; the reference is its lead's first two sentences (a Wikipedia
+    lead is written as the article's summary). The source never contains the lead."""
+    rows = []
+    for title, paragraphs in corpora.wiki_articles():
+        lead, body = corpora.sentences(paragraphs[0]), [s for p in paragraphs[1:] for s in corpora.sentences(p)]
+        source = ""
+        for sentence in body:
+            if len(source) + len(sentence) + 1 > source_chars:
+                break
+            source = f"{source} {sentence}".strip()
+        if len(lead) >= 2 and len(source) >= source_chars // 2:
+            rows.append({"title": title, "source": source, "summary": " ".join(lead[:2])})
+    random.Random(seed).shuffle(rows)
+    return {"test": rows[:n_docs]}
