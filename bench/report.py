@@ -15,7 +15,8 @@ from bench.schema import RunResult, load_result
 if TYPE_CHECKING:
     from bench.runner import Pair
 
-COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", "sparsity", "n_items"]
+COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", "sparsity",
+           "bits_per_weight", "n_items"]
 
 
 def result_row(result: RunResult) -> dict[str, object]:
@@ -30,6 +31,8 @@ def result_row(result: RunResult) -> dict[str, object]:
         "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
         "retained_pct": 100 * retained if retained is not None else (100.0 if result.method.name == "dense" else None),
         "sparsity": result.compression.sparsity if result.compression else 0.0,
+        # dense rows: the fp16 baseline every storage format is measured against
+        "bits_per_weight": result.compression.bits_per_weight if result.compression else 16.0,
         "n_items": result.task.n_items,
         "model_notes": result.model.notes,
         "limited": result.task.limit is not None,
@@ -61,6 +64,7 @@ def format_table(table: pd.DataFrame) -> str:
     shown = table[COLUMNS].copy()
     shown["retained_pct"] = shown["retained_pct"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}%")
     shown["sparsity"] = shown["sparsity"].map(lambda v: f"{v:.3f}")
+    shown["bits_per_weight"] = shown["bits_per_weight"].map(lambda v: f"{v:.2f}")
     for column in ("score", "dense"):
         shown[column] = shown[column].map(lambda v: f"{v:.4g}")
     return shown.to_string(index=False)
@@ -82,13 +86,15 @@ def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     view = view[[t for t in tasks if t in view.columns]]
     if {"kick_closed_qa", "kick_open_qa"} <= set(view.columns):
         view["open_minus_closed"] = view["kick_open_qa"] - view["kick_closed_qa"]
-    sparsity = rows.groupby(["model", "method", "profile"])["sparsity"].first()
-    return view.assign(sparsity=sparsity).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
+    facts = rows.groupby(["model", "method", "profile"])[["sparsity", "bits_per_weight"]].first()
+    return view.join(facts).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
 
 
 def format_view(view: pd.DataFrame) -> str:
     shown = view.copy()
+    formats = {"sparsity": "{:.3f}", "bits_per_weight": "{:.2f}"}
     for column in shown.columns:
-        if column not in ("model", "method", "profile", "sparsity"):
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+        if column not in ("model", "method", "profile"):
+            form = formats.get(column, "{:.1f}")
+            shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     return shown.to_string(index=False)
