@@ -58,3 +58,13 @@ def test_each_block_sees_the_outputs_of_the_blocks_compressed_before_it(tiny_lla
     assert len(seen) == 2
     for name, value in expected.items():
         assert torch.allclose(seen[1][name], value, rtol=1e-4, atol=1e-6), name
+
+
+def test_blocks_holding_expert_lists_win_over_the_longer_expert_lists():
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.experts = torch.nn.ModuleList(torch.nn.Linear(4, 4) for _ in range(8))
+
+    model = torch.nn.Sequential(torch.nn.ModuleList(Block() for _ in range(3)))
+    assert find_blocks(model) is model[0]

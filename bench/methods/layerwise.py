@@ -40,17 +40,13 @@ HESSIAN = InputStatistic(  # SparseGPT, GPTQ
 
 
 def find_blocks(model: nn.Module) -> nn.ModuleList:
-    """The longest ModuleList of same-class modules holding Linear layers (decoder or encoder layers)."""
-    best: nn.ModuleList | None = None
-    for module in model.modules():
-        if (isinstance(module, nn.ModuleList) and len(module) > 1
-                and len({type(child) for child in module}) == 1
-                and linear_layers(module[0])
-                and (best is None or len(module) > len(best))):
-            best = module
-    if best is None:
+    """The repeated blocks (decoder or encoder layers): of the ModuleLists of same-class modules, the
+    one holding the most Linear layers, so a list of experts inside each block never wins."""
+    candidates = [m for m in model.modules() if isinstance(m, nn.ModuleList) and len(m) > 1
+                  and len({type(child) for child in m}) == 1 and linear_layers(m[0])]
+    if not candidates:
         raise BenchError(f"{type(model).__name__} has no repeated blocks of Linear layers to compress")
-    return best
+    return max(candidates, key=lambda blocks: len(linear_layers(blocks)))
 
 
 def linear_layers(module: nn.Module) -> dict[str, nn.Linear]:
