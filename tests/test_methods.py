@@ -84,3 +84,14 @@ def test_storage_formats_count_their_overheads():
     assert n_m_bytes(weight, 4)[1] == 8 * 32 * (16 + 2) // 8
     assert quant_bytes(weight, 4, 32)[1] == 8 * 64 // 2 + 8 * 2 * (2 + 0.5)
     assert lowrank_bytes(8, 64, 2)[1] == 2 * 72 * 2
+
+
+@pytest.mark.parametrize("name,params", [("sparsegpt", {"sparsity": 0.5}), ("gptq", {"bits": 4, "group_size": 16}),
+                                         ("wanda", {"pattern": "2:4"})])
+def test_calibrated_methods_compress_an_encoder_too(tiny_encoder_dir, name, params):
+    model = load_model(resolve_model(str(tiny_encoder_dir)), torch.float32, "cpu")
+    method = make_method(name, params)
+    facts = method.compress(model, build_calibration(model, CalibrationConfig(2, 32, 0), 2, "cpu"))
+    assert facts.target_layers == 12
+    assert facts.bits_per_weight < 16
+    assert torch.isfinite(torch.as_tensor(model.module.encode(["a short sentence"]))).all()

@@ -41,7 +41,8 @@ def build_calibration(model: LoadedModel, config: CalibrationConfig, batch_size:
     Wanda and SparseGPT references draw them from C4; capped at the model's context length."""
     seqlen = min(config.seqlen, max_positions(model))
     docs = [f"{doc}\n\n" for doc in corpora.lee_background()]
-    ids = torch.tensor([i for doc_ids in model.tokenizer(docs, add_special_tokens=False, verbose=False)["input_ids"] for i in doc_ids])
+    encoded = model.tokenizer(docs, add_special_tokens=False, verbose=False)["input_ids"]
+    ids = torch.tensor([token for doc_ids in encoded for token in doc_ids])
     if len(ids) <= seqlen:
         raise BenchError(f"calibration text has {len(ids)} tokens, fewer than --calib-seqlen {seqlen}")
     generator = torch.Generator().manual_seed(config.seed)
