@@ -47,7 +47,8 @@ class SuiteSpec(BaseModel):
 
     name: str
     description: str
-    tasks: list[str]
+    tasks: list[str] = Field(default_factory=list)  # ours, checked when bench is imported
+    upstream: list[str] = Field(default_factory=list)  # lm-eval task names, run with lm-eval's own data
 
 
 TASKS: Registry[TaskSpec] = Registry("task")
@@ -92,7 +93,8 @@ load_builtin()
 def resolve_tasks(suite: str | None, tasks: list[str] | None) -> list[TaskSpec]:
     """Our tasks by name (a suite, or a list), or any task lm-eval knows (`mmlu`, `triviaqa`)."""
     if not tasks:
-        return [TASKS.get(name) for name in SUITES.get(suite or "smoke").tasks]
+        chosen = SUITES.get(suite or "smoke")
+        return [TASKS.get(name) for name in chosen.tasks] + [_upstream_task(name) for name in chosen.upstream]
     return [TASKS.get(name) if name in TASKS else _upstream_task(name) for name in tasks]
 
 

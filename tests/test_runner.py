@@ -142,3 +142,11 @@ def test_any_lm_eval_task_name_resolves_to_an_upstream_task():
     (spec,) = resolve_tasks(None, ["arc_easy"])
     assert spec.upstream == "arc_easy" and spec.recipe is None
     assert spec.main_metric == "acc" and spec.higher_is_better and spec.model_kind == "causal-lm"
+
+
+def test_the_online_kick_suite_maps_to_lm_eval_tasks():
+    from bench.taskspec import resolve_tasks
+
+    specs = resolve_tasks("kick-online", None)
+    assert [s.upstream for s in specs] == ["triviaqa", "nq_open", "mmlu"]
+    assert [s.main_metric for s in specs] == ["exact_match", "exact_match", "acc"]
