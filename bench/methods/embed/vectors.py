@@ -1,0 +1,201 @@
+"""Compressed embedding vectors: pure codecs fitted on the corpus, and the scores they give.
+
+Each codec turns float vectors (rows L2-normalised, so a dot product is the cosine) into what an
+index would store, and scores queries against it the way that index would search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench import BenchError
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1, norms)
+
+
+@dataclass
+class Codec:
+    """The identity: float32 vectors, cosine similarity."""
+
+    name: str = "float"
+    stored: np.ndarray = field(default=None, repr=False)
+
+    def fit(self, corpus: np.ndarray) -> None:
+        """Learn whatever the codec needs from the corpus vectors (never from the queries)."""
+
+    def encode_corpus(self, corpus: np.ndarray) -> None:
+        self.stored = self.transform(corpus)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(np.float32)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """(queries, documents) similarities; higher is better."""
+        return self.transform(queries) @ self.stored.T
+
+    def bytes_per_vector(self) -> float:
+        return self.stored.shape[1] * self.stored.itemsize
+
+    def overhead_bytes(self) -> int:
+        """Bytes the index needs beyond the vectors (ranges, codebooks, projections)."""
+        return 0
+
+
+@dataclass
+class Truncate(Codec):
+    """Matryoshka: keep the first `dims` dimensions, renormalised."""
+
+    dims: int = 64
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return normalize(x[:, : self.dims]).astype(np.float32)
+
+
+@dataclass
+class Int8(Codec):
+    """Scalar quantization to uint8 with one range per dimension, calibrated once on the corpus and
+    shared with the queries (queries outside the range are clipped)."""
+
+    low: np.ndarray = field(default=None, repr=False)
+    step: np.ndarray = field(default=None, repr=False)
+
+    def fit(self, corpus: np.ndarray) -> None:
+        self.low = corpus.min(axis=0)
+        self.step = np.maximum(corpus.max(axis=0) - self.low, 1e-12) / 255
+
+    def codes(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(np.round((x - self.low) / self.step), 0, 255).astype(np.uint8)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        return (codes.astype(np.float32) * self.step + self.low).astype(np.float32)
+
+    def encode_corpus(self, corpus: np.ndarray) -> None:
+        self.stored = self.codes(corpus)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        return self.decode(self.codes(queries)) @ self.decode(self.stored).T
+
+    def overhead_bytes(self) -> int:
+        return 2 * 4 * len(self.low)
+
+
+def pack_signs(x: np.ndarray) -> np.ndarray:
+    """One bit per dimension (1 where positive), packed 8 to a byte."""
+    return np.packbits(x > 0, axis=1)
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint16)
+
+
+def hamming(query_bits: np.ndarray, doc_bits: np.ndarray) -> np.ndarray:
+    """(queries, documents) Hamming distances between packed bit vectors."""
+    return _POPCOUNT[np.bitwise_xor(query_bits[:, None, :], doc_bits[None, :, :])].sum(axis=2)
+
+
+@dataclass
+class Binary(Codec):
+    """Sign bits and Hamming search; with `rescore` > 0 the top `rescore` documents of each query are
+    re-ranked by the float query against their int8 vectors (kept on disk, as in
+    sentence-transformers' quantized retrieval), below the rest of the Hamming ranking."""
+
+    rescore: int = 0
+    int8: Int8 = field(default_factory=Int8, repr=False)
+
+    def fit(self, corpus: np.ndarray) -> None:
+        if self.rescore:
+            self.int8.fit(corpus)
+            self.int8.encode_corpus(corpus)
+
+    def encode_corpus(self, corpus: np.ndarray) -> None:
+        self.stored = pack_signs(corpus)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        scores = -hamming(pack_signs(queries), self.stored).astype(np.float32)
+        if self.rescore:
+            k = min(self.rescore, scores.shape[1])
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            rows = np.arange(len(queries))[:, None]
+            exact = np.einsum("qd,qkd->qk", queries, self.int8.decode(self.int8.stored[top]))
+            scores[rows, top] = exact + 8 * self.stored.shape[1] + 2  # above every Hamming score (>= -dims)
+        return scores
+
+    def bytes_per_vector(self) -> float:
+        return self.stored.shape[1]
+
+
+@dataclass
+class PCA(Codec):
+    """Project onto the corpus's top `dims` principal components, renormalised."""
+
+    dims: int = 64
+    mean: np.ndarray = field(default=None, repr=False)
+    components: np.ndarray = field(default=None, repr=False)
+
+    def fit(self, corpus: np.ndarray) -> None:
+        if self.dims > min(corpus.shape):
+            raise BenchError(f"pca:{self.dims} needs at least {self.dims} corpus vectors and dimensions")
+        self.mean = corpus.mean(axis=0)
+        self.components = np.linalg.svd(corpus - self.mean, full_matrices=False)[2][: self.dims]
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return normalize((x - self.mean) @ self.components.T).astype(np.float32)
+
+    def overhead_bytes(self) -> int:
+        return 4 * (self.components.size + self.mean.size)
+
+
+@dataclass
+class ProductQuantization(Codec):
+    """faiss product quantization: `subvectors` codes per vector; queries stay float and are scored
+    against the decoded documents (asymmetric distance). Codebooks of 2^bits centroids, with bits
+    lowered below 8 when the corpus is too small to train 256 of them."""
+
+    subvectors: int = 16
+    bits: int = 8
+    quantizer: object = field(default=None, repr=False)
+
+    def fit(self, corpus: np.ndarray) -> None:
+        import faiss
+
+        if corpus.shape[1] % self.subvectors:
+            raise BenchError(f"pq:{self.subvectors} must divide the embedding width {corpus.shape[1]}")
+        self.bits = int(min(8, np.floor(np.log2(len(corpus)))))
+        self.quantizer = faiss.ProductQuantizer(corpus.shape[1], self.subvectors, self.bits)
+        self.quantizer.train(np.ascontiguousarray(corpus, dtype=np.float32))
+
+    def encode_corpus(self, corpus: np.ndarray) -> None:
+        self.stored = self.quantizer.compute_codes(np.ascontiguousarray(corpus, dtype=np.float32))
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        return queries.astype(np.float32) @ self.quantizer.decode(self.stored).T
+
+    def bytes_per_vector(self) -> float:
+        return self.subvectors * self.bits / 8
+
+    def overhead_bytes(self) -> int:
+        return 4 * self.quantizer.centroids.size()
+
+
+@dataclass
+class RandomProjection(Codec):
+    """Very sparse random projection (Li et al. 2006, scikit-learn) to `dims`, renormalised."""
+
+    dims: int = 64
+    seed: int = 0
+    projection: object = field(default=None, repr=False)
+
+    def fit(self, corpus: np.ndarray) -> None:
+        from sklearn.random_projection import SparseRandomProjection
+
+        self.projection = SparseRandomProjection(self.dims, random_state=self.seed, dense_output=True).fit(corpus)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return normalize(self.projection.transform(x)).astype(np.float32)
+
+    def overhead_bytes(self) -> int:
+        return int(self.projection.components_.nnz * 8)
