@@ -45,6 +45,8 @@ def _split(value: str | None) -> list[str] | None:
                               "Default: the default model of each kind the tasks need.")
 @click.option("--parent", help="With --method none: the dense model the --model checkpoint was compressed from.")
 @click.option("--label", help="With --method none: the name the checkpoint's results are listed under.")
+@click.option("--embed", help="Embedding variants for retrieval tasks, comma-separated: truncate:D, int8, binary, "
+                             "binary+rescore:K, pca:D, pq:M, rp:D (each text is encoded once).")
 @click.option("--suite", help="Suite of tasks (`bench ls suites`); default smoke.")
 @click.option("--tasks", help="Comma-separated task names instead of a suite.")
 @click.option("--profile", default="cpu-2c", show_default=True, help="Hardware profile (`bench ls profiles`).")
@@ -57,7 +59,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
 def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | None, bits: int | None,
         group_size: int | None, symmetric: bool | None, rank_ratio: float | None, model: str | None,
-        parent: str | None, label: str | None, suite: str | None,
+        parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
         calib_seqlen: int | None, seed: int, trust_remote_code: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
@@ -74,7 +76,7 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
     requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
                            suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
                            calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
-                           trust_remote_code=trust_remote_code)
+                           trust_remote_code=trust_remote_code, embed=embed)
                 for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
     pairs = run_all(requests, log=lambda line: click.echo(line, err=True))
     if pairs:

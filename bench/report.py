@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bench.runner import Pair
 
 COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", "sparsity",
-           "bits_per_weight", "n_items"]
+           "bits_per_weight", "bytes_per_vector", "n_items"]
 
 
 def result_row(result: RunResult) -> dict[str, object]:
@@ -33,6 +33,7 @@ def result_row(result: RunResult) -> dict[str, object]:
         "sparsity": result.compression.sparsity if result.compression else 0.0,
         # dense rows: the fp16 baseline every storage format is measured against
         "bits_per_weight": result.compression.bits_per_weight if result.compression else 16.0,
+        "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
         "n_items": result.task.n_items,
         "model_notes": result.model.notes,
         "limited": result.task.limit is not None,
@@ -65,6 +66,7 @@ def format_table(table: pd.DataFrame) -> str:
     shown["retained_pct"] = shown["retained_pct"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}%")
     shown["sparsity"] = shown["sparsity"].map(lambda v: f"{v:.3f}")
     shown["bits_per_weight"] = shown["bits_per_weight"].map(lambda v: f"{v:.2f}")
+    shown["bytes_per_vector"] = shown["bytes_per_vector"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
     for column in ("score", "dense"):
         shown[column] = shown[column].map(lambda v: f"{v:.4g}")
     return shown.to_string(index=False)

@@ -15,6 +15,7 @@ from bench import BenchError, backends, recipes
 from bench.assets import DEFAULT_MODELS, MODELS, ModelRef, cache_dir, load_model, resolve_model
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
+from bench.methods.embed import VectorVariant, parse_embed
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
 from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, load_result,
                           model_dirname, result_path, save_result)
@@ -39,6 +40,7 @@ class RunRequest:
     calib_seqlen: int | None = None
     seed: int = 0
     trust_remote_code: bool = False
+    embed: str | None = None  # --embed: comma-separated embedding variants (truncate:64,int8,...)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Plan:
     method: Method
     calibration: CalibrationConfig
     groups: list[tuple[ModelRef, list[TaskSpec]]]  # (dense parent, its tasks)
+    embed: list[VectorVariant] = field(default_factory=list)  # embedding variants for retrieval tasks
     checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
 
 
@@ -90,7 +93,11 @@ def plan(request: RunRequest) -> Plan:
         method.slug_suffix = f"-calib{calibration.samples}x{calibration.seqlen}-seed{calibration.seed}"
     elif method.name == "random" and request.seed:
         method.slug_suffix = f"-seed{request.seed}"
-    return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint)
+    embed = parse_embed(request.embed) if request.embed else []
+    if embed and not any(s.backend == "mteb" for _, group in groups for s in group):
+        raise BenchError("--embed compresses retrieval embeddings: name an mteb task or the retrieval suite")
+    return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
+                embed=embed)
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
@@ -111,10 +118,13 @@ def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[P
     for ref, specs in p.groups:
         data = {s.name: task_data(s) for s in specs}
         dense_results = _run_variant(request, p, ref, dense, specs, data, {}, log)
+        pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
+                  for s in specs for target in _targets(s, p) if target[1]]
         if p.method.name == "dense":
             continue
         compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
-        pairs += [Pair(dense=dense_results[s.name], compressed=compressed[s.name]) for s in specs]
+        pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
+                  for s in specs for target in _targets(s, p)]
     return pairs
 
 
@@ -136,25 +146,38 @@ def _finished(path: Path, spec: TaskSpec, data_hash: str, limit: int | None) -> 
     return result if (task.version, task.data_hash, task.limit) == (spec.version, data_hash, limit) else None
 
 
+Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: the model's own vectors)
+
+
+def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
+    vector_variants = p.embed if spec.backend == "mteb" else []
+    return [(spec.name, None)] + [(spec.name, v) for v in vector_variants]
+
+
 def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
                  data: dict[str, recipes.TaskData], dense: dict[str, RunResult],
-                 log: Callable[[str], None]) -> dict[str, RunResult]:
-    slug = method.slug()
-    paths = {s.name: result_path(request.out, model_dirname(ref.name), slug, p.profile.name, s.name) for s in specs}
-    results: dict[str, RunResult] = {}
-    todo = []
+                 log: Callable[[str], None]) -> dict[Target, RunResult]:
+    """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
+    by_name = {s.name: s for s in specs}
+    slug_of = {}
+    results: dict[Target, RunResult] = {}
+    todo: dict[str, list[VectorVariant | None]] = {}
     for spec in specs:
-        done = None if request.force else _finished(paths[spec.name], spec, data[spec.name].data_hash, request.limit)
-        if done:
-            results[spec.name] = done
-            log(f"[{slug}] {ref.name} {spec.name}: done already ({paths[spec.name]})")
-        else:
-            todo.append(spec)
+        for target in _targets(spec, p):
+            variant = target[1]
+            slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")
+            path = result_path(request.out, model_dirname(ref.name), slug_of[target], p.profile.name, spec.name)
+            done = None if request.force else _finished(path, spec, data[spec.name].data_hash, request.limit)
+            if done:
+                results[target] = done
+                log(f"[{slug_of[target]}] {ref.name} {spec.name}: done already ({path})")
+            else:
+                todo.setdefault(spec.name, []).append(variant)
     if not todo:
         return results
 
     source = p.checkpoint if p.checkpoint and method.name == "none" else ref
-    log(f"[{slug}] loading {source.name} ({p.profile.dtype} on {p.profile.device})")
+    log(f"[{method.slug()}] loading {source.name} ({p.profile.dtype} on {p.profile.device})")
     model = load_model(source, p.profile.torch_dtype, p.profile.device)
     if source is not ref:  # a pre-compressed checkpoint is listed under its parent's name
         model.info = model.info.model_copy(update={"name": ref.name, "notes": f"pre-compressed checkpoint {source.source}"})
@@ -165,35 +188,56 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     facts = method.compress(model, calib)
     compress_seconds = time.perf_counter() - started if method.name != "dense" else None
     if facts:
-        log(f"[{slug}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
+        log(f"[{method.slug()}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
             f"measured sparsity {facts.sparsity:.3f}")
 
-    for spec in todo:
-        log(f"[{slug}] {ref.name} {spec.name}: evaluating")
-        started = time.perf_counter()
-        outcome = backends.evaluate(spec, model, data[spec.name], p.profile, request.limit)
-        reference = dense.get(spec.name)
-        result = RunResult(
-            model=model.info,
-            method={"name": method.name, "params": method.params.model_dump(), "slug": slug},
-            task=TaskInfo(name=spec.name, version=spec.version, backend=spec.backend,
-                          data_hash=data[spec.name].data_hash, n_items=outcome.n_items,
-                          limit=request.limit, engine_version=outcome.engine_version),
-            profile=p.profile.name, hardware=hardware_seen(),
-            main_metric=spec.main_metric, higher_is_better=spec.higher_is_better,
-            main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics,
-            dense_reference=DenseReference(
-                main_score=reference.main_score,
-                path=str(paths_for(request.out, reference).relative_to(request.out)),
-            ) if reference else None,
-            compression=facts, calibration=calib.record if calib else None,
-            efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=time.perf_counter() - started),
-            environment=environment(request.seed), date=datetime.now(timezone.utc),
-        )
-        save_result(result, paths[spec.name])
-        results[spec.name] = result
-        log(f"[{slug}] {ref.name} {spec.name}: {spec.main_metric} = {result.main_score:.4g} -> {paths[spec.name]}")
+    for name, variants in todo.items():
+        spec = by_name[name]
+        log(f"[{method.slug()}] {ref.name} {name}: evaluating")
+        for variant, outcome, vector_facts, seconds in _evaluate(spec, model, data[name], p, request.limit, variants):
+            target = (name, variant)
+            slug = slug_of[target]
+            # Vector variants of the dense weights pair with the dense float result of this same run.
+            reference = dense.get((name, None)) or (results.get((name, None)) if variant else None)
+            result = RunResult(
+                model=model.info,
+                method={"name": method.name, "params": method.params.model_dump(), "slug": slug},
+                task=TaskInfo(name=name, version=spec.version, backend=spec.backend,
+                              data_hash=data[name].data_hash, n_items=outcome.n_items,
+                              limit=request.limit, engine_version=outcome.engine_version),
+                profile=p.profile.name, hardware=hardware_seen(),
+                main_metric=spec.main_metric, higher_is_better=spec.higher_is_better,
+                main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics,
+                dense_reference=DenseReference(
+                    main_score=reference.main_score,
+                    path=str(paths_for(request.out, reference).relative_to(request.out)),
+                ) if reference else None,
+                compression=facts, calibration=calib.record if calib else None, vectors=vector_facts,
+                efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=seconds),
+                environment=environment(request.seed), date=datetime.now(timezone.utc),
+            )
+            path = paths_for(request.out, result)
+            save_result(result, path)
+            results[target] = result
+            log(f"[{slug}] {ref.name} {name}: {spec.main_metric} = {result.main_score:.4g} -> {path}")
     return results
+
+
+def _evaluate(spec: TaskSpec, model, data: recipes.TaskData, p: Plan, limit: int | None,
+              variants: list[VectorVariant | None]):
+    """(variant, outcome, vector facts, seconds) per requested variant. With embedding variants the
+    model encodes each text once and every variant, the float one included, searches those vectors."""
+    if variants == [None] and not (spec.backend == "mteb" and p.embed):
+        started = time.perf_counter()
+        outcome = backends.evaluate(spec, model, data, p.profile, limit)
+        yield None, outcome, None, time.perf_counter() - started
+        return
+    from bench.backends.vectors import evaluate_variants
+
+    started = time.perf_counter()
+    for found in evaluate_variants(spec, model.module, data, p.profile.embed_batch_size, limit, variants):
+        yield found.variant, found.outcome, found.facts, time.perf_counter() - started
+        started = time.perf_counter()
 
 
 def paths_for(root: Path, result: RunResult) -> Path:

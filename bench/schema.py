@@ -69,6 +69,16 @@ class CompressionFacts(Strict):
     excluded_layers: list[str] = Field(default_factory=list)
 
 
+class VectorFacts(Strict):
+    """What the stored embeddings cost, measured on the index built for the task."""
+
+    codec: str  # "float" or an --embed variant's slug
+    dims: int  # stored dimensions (bits for binary, codes for pq)
+    bytes_per_vector: float
+    index_bytes: int  # the corpus's vectors plus the codec's own tables (ranges, codebooks, projections)
+    query_latency_ms_p50: float  # exact search of one query against the index, this machine
+
+
 class DenseReference(Strict):
     main_score: float
     path: str  # the dense parent's result file, relative to the submissions root
@@ -100,6 +110,7 @@ class RunResult(Strict):
     dense_reference: DenseReference | None = None
     compression: CompressionFacts | None = None
     calibration: Calibration | None = None
+    vectors: VectorFacts | None = None
     efficiency: Efficiency
     environment: Environment
     date: datetime

@@ -150,3 +150,34 @@ def test_the_online_kick_suite_maps_to_lm_eval_tasks():
     specs = resolve_tasks("kick-online", None)
     assert [s.upstream for s in specs] == ["triviaqa", "nq_open", "mmlu"]
     assert [s.main_metric for s in specs] == ["exact_match", "exact_match", "acc"]
+
+
+def test_embedding_variants_encode_once_and_match_mtebs_own_float_search(tiny_encoder_dir, tmp_path, monkeypatch):
+    from bench.backends import vectors
+
+    encoded = []
+    real_encode = vectors.EmbeddingCache.encode
+
+    def counting(self, texts, kind):
+        out = real_encode(self, texts, kind)
+        encoded.append(self.encoded)
+        return out
+
+    monkeypatch.setattr(vectors.EmbeddingCache, "encode", counting)
+    common = dict(method="dense", model=str(tiny_encoder_dir), tasks=["wiki_retrieval"], limit=6)
+    plain = run(RunRequest(out=tmp_path / "plain", **common), log=lambda _l: None)
+    assert plain == []
+    pairs = run(RunRequest(out=tmp_path / "embed", embed="truncate:16,int8,binary+rescore:3,pq:4", **common),
+                log=lambda _l: None)
+    assert [p.compressed.method.slug for p in pairs] == [
+        "dense+truncate16", "dense+int8", "dense+binary-rescore3", "dense+pq4"]
+    assert max(encoded) == 92 + 6  # the corpus and the queries, once, for the float run and all variants
+    float_via_vectors = load_result(tmp_path / "embed" / pairs[0].compressed.dense_reference.path)
+    float_via_mteb = load_result(next((tmp_path / "plain").rglob("wiki_retrieval.json")))
+    assert float_via_vectors.main_score == pytest.approx(float_via_mteb.main_score, abs=1e-6)
+    facts = {p.compressed.method.slug: p.compressed.vectors for p in pairs}
+    assert facts["dense+truncate16"].bytes_per_vector == 64 and facts["dense+int8"].bytes_per_vector == 32
+    assert facts["dense+binary-rescore3"].bytes_per_vector == 4 and facts["dense+binary-rescore3"].dims == 32
+    assert facts["dense+int8"].index_bytes == 92 * 32 + 2 * 4 * 32
+    assert all(f.query_latency_ms_p50 > 0 for f in facts.values())
+    assert all(p.compressed.retained is not None for p in pairs)
