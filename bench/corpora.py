@@ -45,6 +45,34 @@ def wiki_articles() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(articles)
 
 
+@lru_cache(maxsize=1)
+def python_doc_topics() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(title, prose paragraphs) of each topic of Python's own help (`pydoc_data.topics`); grammar
+    and code blocks (indented) are dropped."""
+    from pydoc_data.topics import topics
+
+    articles = []
+    for key in sorted(topics):
+        title, _, body = topics[key].partition("\n")
+        paragraphs = tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", body)
+                           if not p.startswith(" ") and _is_prose(p))
+        if paragraphs:
+            articles.append((title.strip(), paragraphs))
+    return tuple(articles)
+
+
+@lru_cache(maxsize=1)
+def lee_similarity() -> tuple[tuple[str, ...], tuple[tuple[int, int, float], ...]]:
+    """Lee et al.'s 50 news documents and their averaged human similarity ratings (0..1) for
+    every pair i < j, from gensim's test data."""
+    with open(datapath("lee.cor"), encoding="utf-8", errors="replace") as f:
+        docs = tuple(line.strip() for line in f if line.strip())
+    with open(datapath("similarities0-1.txt"), encoding="utf-8") as f:
+        matrix = [[float(v) for v in line.split()] for line in f if line.strip()]
+    pairs = tuple((i, j, matrix[i][j]) for i in range(len(docs)) for j in range(i + 1, len(docs)))
+    return docs, pairs
+
+
 def _is_prose(paragraph: str) -> bool:
     words = paragraph.split()
     return len(words) >= 25 and paragraph.strip()[-1:] in ".!?\"')"

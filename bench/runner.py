@@ -94,7 +94,7 @@ def plan(request: RunRequest) -> Plan:
     elif method.name == "random" and request.seed:
         method.slug_suffix = f"-seed{request.seed}"
     embed = parse_embed(request.embed) if request.embed else []
-    if embed and not any(s.backend == "mteb" for _, group in groups for s in group):
+    if embed and not any(s.is_retrieval for _, group in groups for s in group):
         raise BenchError("--embed compresses retrieval embeddings: name an mteb task or the retrieval suite")
     return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
                 embed=embed)
@@ -150,7 +150,7 @@ Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: t
 
 
 def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
-    vector_variants = p.embed if spec.backend == "mteb" else []
+    vector_variants = p.embed if spec.is_retrieval else []  # vectors are compressed for an index
     return [(spec.name, None)] + [(spec.name, v) for v in vector_variants]
 
 
@@ -227,7 +227,7 @@ def _evaluate(spec: TaskSpec, model, data: recipes.TaskData, p: Plan, limit: int
               variants: list[VectorVariant | None]):
     """(variant, outcome, vector facts, seconds) per requested variant. With embedding variants the
     model encodes each text once and every variant, the float one included, searches those vectors."""
-    if variants == [None] and not (spec.backend == "mteb" and p.embed):
+    if variants == [None] and not (spec.is_retrieval and p.embed):
         started = time.perf_counter()
         outcome = backends.evaluate(spec, model, data, p.profile, limit)
         yield None, outcome, None, time.perf_counter() - started

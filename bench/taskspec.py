@@ -35,6 +35,11 @@ class TaskSpec(BaseModel):
     max_length: int | None = None  # lm_eval: the model's context window for scoring
 
 
+    @property
+    def is_retrieval(self) -> bool:
+        """An mteb retrieval task (the default mteb type): its embeddings can be compressed as an index."""
+        return self.backend == "mteb" and self.engine.get("type", "Retrieval") == "Retrieval"
+
     @model_validator(mode="after")
     def _has_data(self) -> "TaskSpec":
         if (self.recipe is None) == (self.upstream is None):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench import backends
+from bench import BenchError, backends
 from bench.runner import RunRequest, run
 from bench.schema import load_result
 from bench.site.build import build
@@ -181,3 +181,15 @@ def test_embedding_variants_encode_once_and_match_mtebs_own_float_search(tiny_en
     assert facts["dense+int8"].index_bytes == 92 * 32 + 2 * 4 * 32
     assert all(f.query_latency_ms_p50 > 0 for f in facts.values())
     assert all(p.compressed.retained is not None for p in pairs)
+
+
+def test_sts_through_mteb_on_a_tiny_encoder(tiny_encoder_dir, tmp_path):
+    request = RunRequest(method="dense", model=str(tiny_encoder_dir), tasks=["lee_sts"], out=tmp_path, limit=5,
+                         embed="binary")  # vector variants apply to retrieval tasks only
+    with pytest.raises(BenchError, match="--embed compresses retrieval embeddings"):
+        run(request, log=lambda _l: None)
+    request.embed = None
+    run(request, log=lambda _l: None)
+    (result,) = [load_result(p) for p in tmp_path.rglob("lee_sts.json")]
+    assert set(result.metrics) == {"cosine_spearman", "cosine_pearson"} and result.task.n_items == 5
+    assert -1 <= result.main_score <= 1

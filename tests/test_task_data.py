@@ -63,3 +63,10 @@ def test_rouge_and_answer_scorers():
     assert answer_match(doc, [" paris."]) == {"exact_match": 1.0, "contains": 1.0}
     assert answer_match(doc, [" It is Paris, France"]) == {"exact_match": 0.0, "contains": 1.0}
     assert answer_match(doc, [" Parisian"]) == {"exact_match": 0.0, "contains": 0.0}
+
+
+def test_lee_pairs_cover_every_pair_once_with_ratings_in_range():
+    rows = RECIPES.get("lee_pairs")()["test"]
+    assert len(rows) == 50 * 49 // 2
+    assert len({(r["sentence1"], r["sentence2"]) for r in rows}) == len(rows)
+    assert all(0 <= r["score"] <= 1 for r in rows)

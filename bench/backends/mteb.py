@@ -1,11 +1,12 @@
-"""Retrieval tasks through mteb: our offline data becomes an mteb custom retrieval task."""
+"""Embedding tasks through mteb: our offline data becomes an mteb custom retrieval or STS task."""
 
 from __future__ import annotations
 
 import mteb
-from datasets import Dataset
+from datasets import Dataset, DatasetDict
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 
 from bench.assets import LoadedModel
@@ -13,6 +14,32 @@ from bench.backends import TaskOutcome
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
+
+
+def metadata(spec: TaskSpec, data: TaskData, task_type: str) -> TaskMetadata:
+    return TaskMetadata(
+        name=f"bench_{spec.name}", description=spec.description, type=task_type, category="t2t",
+        main_score=spec.main_metric, eval_splits=["test"], eval_langs=["eng-Latn"], modalities=["text"],
+        # The data hash stands in for a dataset revision: mteb records it in its result.
+        dataset={"path": f"bench/{spec.name}", "revision": data.data_hash[:12]}, reference=None,
+        date=None, domains=None, task_subtypes=None, license=None, annotations_creators=None,
+        dialect=None, sample_creation=None, bibtex_citation=None,
+    )
+
+
+def sts_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTaskSTS, int]:
+    """The task and its number of scored pairs."""
+    rows = data.rows("test")[:limit]
+
+    class OfflineSTS(AbsTaskSTS):
+        metadata = metadata(spec, data, "STS")
+        min_score, max_score = spec.engine.get("min_score", 0), spec.engine.get("max_score", 1)
+
+        def load_data(self, **_kwargs) -> None:
+            self.dataset = DatasetDict({"test": Dataset.from_list(rows)})
+            self.data_loaded = True
+
+    return OfflineSTS(), len(rows)
 
 
 def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTaskRetrieval, int]:
@@ -27,14 +54,7 @@ def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[A
                                relevant_docs=qrels, top_ranked=None)
 
     class OfflineRetrieval(AbsTaskRetrieval):
-        metadata = TaskMetadata(
-            name=f"bench_{spec.name}", description=spec.description, type="Retrieval", category="t2t",
-            main_score=spec.main_metric, eval_splits=["test"], eval_langs=["eng-Latn"], modalities=["text"],
-            # The data hash stands in for a dataset revision: mteb records it in its result.
-            dataset={"path": f"bench/{spec.name}", "revision": data.data_hash[:12]}, reference=None,
-            date=None, domains=None, task_subtypes=None, license=None, annotations_creators=None,
-            dialect=None, sample_creation=None, bibtex_citation=None,
-        )
+        metadata = metadata(spec, data, "Retrieval")
 
         def load_data(self, **_kwargs) -> None:
             self.dataset = {"default": {"test": split}}
@@ -44,10 +64,10 @@ def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[A
 
 
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
-    task, n_queries = retrieval_task(spec, data, limit)
+    task, n_items = (retrieval_task if spec.is_retrieval else sts_task)(spec, data, limit)
     # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
     result = mteb.evaluate(model.module, task, cache=None, show_progress_bar=False,
                            encode_kwargs={"batch_size": profile.embed_batch_size})
     scores = result.task_results[0].scores["test"][0]
     return TaskOutcome(metrics={metric: float(scores[metric]) for metric in spec.metrics},
-                       n_items=n_queries, engine_version=f"mteb {mteb.__version__}")
+                       n_items=n_items, engine_version=f"mteb {mteb.__version__}")

@@ -1,4 +1,4 @@
-"""Task data from gensim's English Wikipedia excerpt."""
+"""Task data from text: gensim's English Wikipedia excerpt and Lee corpus, Python's own help topics."""
 
 from __future__ import annotations
 
@@ -25,13 +25,12 @@ def wiki_passages(n_docs: int, min_chars: int, max_chars: int) -> dict[str, Rows
     return {"test": rows}
 
 
-@RECIPES.register("wiki_sentence_retrieval")
-def wiki_sentence_retrieval(lead_chars: int, queries_per_article: int, seed: int) -> dict[str, Rows]:
+def sentence_retrieval(articles, lead_chars: int, queries_per_article: int, seed: int) -> dict[str, Rows]:
     """Find the article a sentence comes from: the corpus holds each article's lead, the queries
     are sentences from the rest of the article (never from the lead itself)."""
     rng = random.Random(seed)
     corpus, queries, qrels = [], [], []
-    for title, paragraphs in corpora.wiki_articles():
+    for title, paragraphs in articles:
         lead, rest = [], []
         for paragraph in paragraphs:
             (lead if sum(map(len, lead)) < lead_chars else rest).append(paragraph)
@@ -43,6 +42,23 @@ def wiki_sentence_retrieval(lead_chars: int, queries_per_article: int, seed: int
             queries.append({"id": f"{title}#{i}", "text": sentence})
             qrels.append({"query_id": f"{title}#{i}", "doc_id": title, "score": 1})
     return {"corpus": corpus, "queries": queries, "qrels": qrels}
+
+
+@RECIPES.register("wiki_sentence_retrieval")
+def wiki_sentence_retrieval(lead_chars: int, queries_per_article: int, seed: int) -> dict[str, Rows]:
+    return sentence_retrieval(corpora.wiki_articles(), lead_chars, queries_per_article, seed)
+
+
+@RECIPES.register("pydoc_sentence_retrieval")
+def pydoc_sentence_retrieval(lead_chars: int, queries_per_article: int, seed: int) -> dict[str, Rows]:
+    return sentence_retrieval(corpora.python_doc_topics(), lead_chars, queries_per_article, seed)
+
+
+@RECIPES.register("lee_pairs")
+def lee_pairs() -> dict[str, Rows]:
+    """Every pair of Lee's 50 documents with its human similarity rating."""
+    docs, pairs = corpora.lee_similarity()
+    return {"test": [{"sentence1": docs[i], "sentence2": docs[j], "score": score} for i, j, score in pairs]}
 
 
 @RECIPES.register("wiki_summaries")
