@@ -31,6 +31,7 @@ test: venv
 bench: venv
 	$(OFFLINE) $(BIN)/python -m bench.bench_methods
 	$(OFFLINE) $(BIN)/python -m bench.bench_suite --suite kick --method wanda
+	$(OFFLINE) $(BIN)/python -m bench.bench_embed
 
 clean:
 	rm -rf $(VENV) site/_build
