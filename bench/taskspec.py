@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -106,9 +107,19 @@ def resolve_tasks(suite: str | None, tasks: list[str] | None) -> list[TaskSpec]:
 def _upstream_task(name: str) -> TaskSpec:
     if difflib.get_close_matches(name, list(TASKS), n=1, cutoff=0.85):
         raise UnknownNameError(TASKS.unknown_message(name))  # a typo of ours: say so without indexing lm-eval
-    entry = _lm_eval_task_index().get(name)
+    mteb_task, mteb_hint = _mteb_task(name)
+    if mteb_task is not None:
+        meta = mteb_task.metadata
+        return TaskSpec(name=name, description=f"mteb's {name} with its upstream data", backend="mteb",
+                        model_kind="encoder", version=0, upstream=name, main_metric=meta.main_score,
+                        higher_is_better=True, metrics=[meta.main_score], engine={"type": meta.type})
+    index = _lm_eval_task_index()
+    entry = index.get(name)
     if entry is None:
-        raise UnknownNameError(TASKS.unknown_message(name) + "; nor is it an lm-eval task")
+        close = difflib.get_close_matches(name, list(index), n=1, cutoff=0.8) or mteb_hint
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownNameError(f"unknown task {name!r}{hint}: not one of bench's ({', '.join(TASKS)}) "
+                               "nor an mteb or lm-eval task")
     config = entry.cfg or {}
     metrics = config.get("metric_list") or config.get("aggregate_metric_list") or []
     if not metrics:
@@ -118,6 +129,16 @@ def _upstream_task(name: str) -> TaskSpec:
                     upstream=name, main_metric=metrics[0]["metric"],
                     higher_is_better=metrics[0].get("higher_is_better", True),
                     metrics=[m["metric"] for m in metrics])
+
+
+def _mteb_task(name: str) -> tuple[Any, list[str]]:
+    """mteb's task of that name, or None and mteb's own suggestions."""
+    import mteb
+
+    try:
+        return mteb.get_task(name), []
+    except KeyError as err:
+        return None, re.findall(r"Did you mean: '([^']+)'", str(err))
 
 
 @lru_cache(maxsize=1)

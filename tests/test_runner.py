@@ -193,3 +193,13 @@ def test_sts_through_mteb_on_a_tiny_encoder(tiny_encoder_dir, tmp_path):
     (result,) = [load_result(p) for p in tmp_path.rglob("lee_sts.json")]
     assert set(result.metrics) == {"cosine_spearman", "cosine_pearson"} and result.task.n_items == 5
     assert -1 <= result.main_score <= 1
+
+
+def test_any_mteb_task_name_resolves_and_typos_of_engine_tasks_get_suggestions():
+    from bench.registry import UnknownNameError
+    from bench.taskspec import resolve_tasks
+
+    (spec,) = resolve_tasks(None, ["SciFact"])
+    assert (spec.backend, spec.upstream, spec.main_metric, spec.is_retrieval) == ("mteb", "SciFact", "ndcg_at_10", True)
+    with pytest.raises(UnknownNameError, match="did you mean 'SciFact'"):
+        resolve_tasks(None, ["SciFactt"])

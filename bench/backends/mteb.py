@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import mteb
 from datasets import Dataset, DatasetDict
+from mteb.abstasks.abstask import AbsTask
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
 from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 
+from bench import BenchError
 from bench.assets import LoadedModel
 from bench.backends import TaskOutcome
 from bench.profiles import Profile
@@ -63,11 +65,30 @@ def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[A
     return OfflineRetrieval(), len(queries)
 
 
+def offline_or_upstream(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTask, int]:
+    """Our task built from offline data, or mteb's own by name (all of it: --limit does not apply;
+    its item count is reported as 0, not counted)."""
+    if spec.upstream:
+        return mteb.get_task(spec.upstream), 0
+    return (retrieval_task if spec.is_retrieval else sts_task)(spec, data, limit)
+
+
+def run_mteb(model, task: AbsTask, spec: TaskSpec, **kwargs) -> dict[str, float]:
+    """mteb's scores for the test split; an upstream task that cannot fetch its data says so in one line."""
+    try:
+        result = mteb.evaluate(model, task, cache=None, show_progress_bar=False, **kwargs)
+    except Exception as err:
+        if not spec.upstream:
+            raise
+        raise BenchError(f"mteb task {spec.upstream!r} could not run ({type(err).__name__}); upstream tasks "
+                         "fetch their data from the hub and need the network") from err
+    split = spec.engine.get("split", "test")
+    return result.task_results[0].scores[split][0]
+
+
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
-    task, n_items = (retrieval_task if spec.is_retrieval else sts_task)(spec, data, limit)
+    task, n_items = offline_or_upstream(spec, data, limit)
     # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
-    result = mteb.evaluate(model.module, task, cache=None, show_progress_bar=False,
-                           encode_kwargs={"batch_size": profile.embed_batch_size})
-    scores = result.task_results[0].scores["test"][0]
+    scores = run_mteb(model.module, task, spec, encode_kwargs={"batch_size": profile.embed_batch_size})
     return TaskOutcome(metrics={metric: float(scores[metric]) for metric in spec.metrics},
                        n_items=n_items, engine_version=f"mteb {mteb.__version__}")

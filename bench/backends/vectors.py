@@ -14,7 +14,7 @@ import numpy as np
 from mteb.models.model_meta import ModelMeta
 
 from bench.backends import TaskOutcome
-from bench.backends.mteb import retrieval_task
+from bench.backends.mteb import offline_or_upstream, run_mteb
 from bench.methods.embed import VectorVariant
 from bench.methods.embed.vectors import Codec, normalize
 from bench.recipes import TaskData
@@ -84,10 +84,9 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
     cache = EmbeddingCache(encoder, batch_size)
     results = []
     for variant in variants:
-        task, n_queries = retrieval_task(spec, data, limit)
+        task, n_queries = offline_or_upstream(spec, data, limit)
         search = VectorSearch(cache, variant.build() if variant else Codec())
-        result = mteb.evaluate(search, task, cache=None, show_progress_bar=False)
-        scores = result.task_results[0].scores["test"][0]
+        scores = run_mteb(search, task, spec)
         codec = search.codec
         facts = VectorFacts(codec=variant.slug if variant else "float", dims=_dims(codec),
                             bytes_per_vector=codec.bytes_per_vector(),
