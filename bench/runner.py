@@ -9,15 +9,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from bench import BenchError, backends, recipes
-from bench.assets import DEFAULT_MODELS, MODELS, ModelRef, cache_dir, load_model, resolve_model
+from bench.assets import DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, resolve_model
+from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import VectorVariant, parse_embed
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
-from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, load_result,
+from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, VectorFacts, load_result,
                           model_dirname, result_path, save_result)
 from bench.taskspec import TaskSpec, resolve_tasks
 
@@ -155,7 +156,7 @@ def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
 
 
 def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
-                 data: dict[str, recipes.TaskData], dense: dict[str, RunResult],
+                 data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
                  log: Callable[[str], None]) -> dict[Target, RunResult]:
     """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
     by_name = {s.name: s for s in specs}
@@ -223,8 +224,9 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     return results
 
 
-def _evaluate(spec: TaskSpec, model, data: recipes.TaskData, p: Plan, limit: int | None,
-              variants: list[VectorVariant | None]):
+def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Plan, limit: int | None,
+              variants: list[VectorVariant | None]) -> Iterator[tuple[VectorVariant | None, TaskOutcome,
+                                                                        VectorFacts | None, float]]:
     """(variant, outcome, vector facts, seconds) per requested variant. With embedding variants the
     model encodes each text once and every variant, the float one included, searches those vectors."""
     if variants == [None] and not (spec.is_retrieval and p.embed):
