@@ -37,6 +37,8 @@ def parse_embed(value: str) -> list[VectorVariant]:
 def _parse_one(item: str) -> VectorVariant:
     base, _, extra = item.partition("+")
     name, _, arg = base.partition(":")
+    if name == "rescore":
+        raise BenchError(f"--embed {item!r}: rescoring re-ranks a binary search, write binary+{item}")
     make, needs_arg = CODECS.get(name)
     dims = _positive(arg, item) if arg else None
     if needs_arg and dims is None:
