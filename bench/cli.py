@@ -81,6 +81,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
     pairs = run_all(requests, log=lambda line: click.echo(line, err=True))
     if pairs:
         click.echo(format_pairs(pairs))
+    else:  # a dense-only run: nothing to compare yet
+        click.echo(f"dense results are in {out}; `bench site build --submissions {out}` shows them")
 
 
 @cli.command("ls")
