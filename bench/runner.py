@@ -120,12 +120,12 @@ def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[P
         data = {s.name: task_data(s) for s in specs}
         dense_results = _run_variant(request, p, ref, dense, specs, data, {}, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
-                  for s in specs for target in _targets(s, p) if target[1]]
+                  for s in specs for target in _targets(s, p) if target[1] and target in dense_results]
         if p.method.name == "dense":
             continue
         compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
-                  for s in specs for target in _targets(s, p)]
+                  for s in specs for target in _targets(s, p) if target in compressed]
     return pairs
 
 
@@ -195,7 +195,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     for name, variants in todo.items():
         spec = by_name[name]
         log(f"[{method.slug()}] {ref.name} {name}: evaluating")
-        for variant, outcome, vector_facts, seconds in _evaluate(spec, model, data[name], p, request.limit, variants):
+        for variant, outcome, vector_facts, seconds in _evaluate(spec, model, data[name], p, request.limit, variants, log):
             target = (name, variant)
             slug = slug_of[target]
             # Vector variants of the dense weights pair with the dense float result of this same run.
@@ -225,7 +225,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
 
 
 def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Plan, limit: int | None,
-              variants: list[VectorVariant | None]) -> Iterator[tuple[VectorVariant | None, TaskOutcome,
+              variants: list[VectorVariant | None], log: Callable[[str], None]) -> Iterator[tuple[VectorVariant | None, TaskOutcome,
                                                                         VectorFacts | None, float]]:
     """(variant, outcome, vector facts, seconds) per requested variant. With embedding variants the
     model encodes each text once and every variant, the float one included, searches those vectors."""
@@ -238,7 +238,10 @@ def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Pla
 
     started = time.perf_counter()
     for found in evaluate_variants(spec, model.module, data, p.profile.embed_batch_size, limit, variants):
-        yield found.variant, found.outcome, found.facts, time.perf_counter() - started
+        if found.outcome is None:
+            log(f"[{found.variant.slug}] {spec.name}: skipped, {found.skipped}")
+        else:
+            yield found.variant, found.outcome, found.facts, time.perf_counter() - started
         started = time.perf_counter()
 
 

@@ -203,3 +203,12 @@ def test_any_mteb_task_name_resolves_and_typos_of_engine_tasks_get_suggestions()
     assert (spec.backend, spec.upstream, spec.main_metric, spec.is_retrieval) == ("mteb", "SciFact", "ndcg_at_10", True)
     with pytest.raises(UnknownNameError, match="did you mean 'SciFact'"):
         resolve_tasks(None, ["SciFactt"])
+
+
+def test_a_vector_variant_that_does_not_fit_a_task_is_skipped_not_fatal(tiny_encoder_dir, tmp_path):
+    lines = []
+    pairs = run(RunRequest(method="dense", model=str(tiny_encoder_dir), tasks=["wiki_retrieval"], limit=3,
+                           out=tmp_path, embed="pca:64,int8"), log=lines.append)  # the tiny encoder has 32 dims
+    assert [p.compressed.method.slug for p in pairs] == ["dense+int8"]
+    assert any("pca64" in line and "skipped" in line for line in lines)
+    assert not list(tmp_path.rglob("dense+pca64"))

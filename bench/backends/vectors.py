@@ -13,6 +13,7 @@ import mteb
 import numpy as np
 from mteb.models.model_meta import ModelMeta
 
+from bench import BenchError
 from bench.backends import TaskOutcome
 from bench.backends.mteb import offline_or_upstream, run_mteb
 from bench.methods.embed import VectorVariant
@@ -75,8 +76,9 @@ class VectorSearch:
 @dataclass
 class VectorOutcome:
     variant: VectorVariant | None  # None: the float vectors
-    outcome: TaskOutcome
-    facts: VectorFacts
+    outcome: TaskOutcome | None  # None: the variant does not apply to this task (see `skipped`)
+    facts: VectorFacts | None
+    skipped: str = ""
 
 
 def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, limit: int | None,
@@ -86,7 +88,11 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
     for variant in variants:
         task, n_queries = offline_or_upstream(spec, data, limit)
         search = VectorSearch(cache, variant.build() if variant else Codec())
-        scores = run_mteb(search, task, spec)
+        try:
+            scores = run_mteb(search, task, spec)
+        except BenchError as err:  # e.g. pca:64 on a 35-document corpus: skip it, keep the others
+            results.append(VectorOutcome(variant=variant, outcome=None, facts=None, skipped=str(err)))
+            continue
         codec = search.codec
         facts = VectorFacts(codec=variant.slug if variant else "float", dims=_dims(codec),
                             bytes_per_vector=codec.bytes_per_vector(),
