@@ -1,4 +1,5 @@
-"""Offline text and facts shipped inside installed packages (gensim's test data).
+"""Offline text, facts and word lists shipped inside installed packages (gensim's test data, Faker,
+wonderwords).
 
 Read at run time, never copied into the repository.
 """
@@ -125,3 +126,22 @@ def elements() -> tuple[dict[str, object], ...]:
 
     return tuple({"name": e.name.capitalize(), "symbol": e.symbol, "number": e.number, "mass": round(e.mass, 3)}
                  for e in periodictable.elements if e.number > 0)
+
+
+@lru_cache(maxsize=1)
+def person_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(first names, last names): Faker's US English lists."""
+    from faker.providers.person.en_US import Provider
+
+    return tuple(dict.fromkeys(Provider.first_names)), tuple(dict.fromkeys(Provider.last_names))
+
+
+@lru_cache(maxsize=1)
+def nouns() -> tuple[str, ...]:
+    """Lower-case English nouns (wonderwords' list, its profanity list removed), sorted, unique."""
+    from importlib.resources import files
+
+    assets = files("wonderwords") / "assets"
+    profane = set(assets.joinpath("profanitylist.txt").read_text(encoding="utf-8").lower().split())
+    words = assets.joinpath("nounlist.txt").read_text(encoding="utf-8").split()
+    return tuple(sorted({w for w in words if w.isalpha() and w.islower() and w not in profane}))

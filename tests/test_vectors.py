@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from bench.methods.embed import parse_embed
-from bench.methods.embed.vectors import (PCA, Binary, Int8, ProductQuantization, RandomProjection, Truncate,
-                                         hamming, normalize, pack_signs)
+from bench.methods.embed.vectors import (PCA, Binary, Codec, Int8, ProductQuantization, RandomProjection,
+                                         Truncate, nearest, normalize)
 
 
 @pytest.fixture(scope="module")
@@ -32,29 +32,39 @@ def test_int8_ranges_come_from_the_corpus_and_are_shared_with_queries(vectors):
     assert np.abs(codec.decode(codec.stored) - corpus).max() <= codec.step.max() / 2 + 1e-6
 
 
-def test_binary_packs_signs_and_ranks_by_hamming_like_brute_force(vectors):
+def test_binary_packs_signs_and_scores_minus_the_hamming_distance(vectors):
     corpus, queries = vectors
-    codec = fitted(Binary(), corpus)
+    codec = fitted(Binary(), corpus[:, :30])  # 30 bits: two bits of padding in the last byte
     assert codec.stored.shape == (300, 4) and codec.bytes_per_vector() == 4
-    brute = ((queries[:, None, :] > 0) != (corpus[None, :, :] > 0)).sum(axis=2)
-    assert np.array_equal(hamming(pack_signs(queries), codec.stored), brute)
-    assert np.array_equal(np.argsort(-codec.scores(queries), axis=1, kind="stable"),
-                          np.argsort(brute, axis=1, kind="stable"))
+    brute = ((queries[:, None, :30] > 0) != (corpus[None, :, :30] > 0)).sum(axis=2)
+    assert np.array_equal(codec.scores(queries[:, :30]), -brute)
+
+
+@pytest.mark.parametrize("make", [Codec, Int8, Binary])
+def test_chunked_search_returns_the_full_search_top_k(vectors, make):
+    corpus, queries = vectors
+    codec = fitted(make(), corpus)
+    whole_top, whole_scores = nearest(codec, queries, k=7)
+    top, scores = nearest(codec, queries, k=7, max_block=20 * 16)  # 16 documents per chunk
+    # Equal up to float rounding: BLAS sums a chunk's products in another order.
+    assert np.allclose(scores, whole_scores, atol=1e-6) and (np.diff(scores, axis=1) <= 0).all()
+    full = codec.scores(queries)
+    assert np.allclose(scores, -np.sort(-full, axis=1)[:, :7], atol=1e-6)  # the 7 best scores...
+    assert np.allclose(np.take_along_axis(full, top, 1), scores, atol=1e-6)  # ...of these documents
 
 
 def test_rescoring_reorders_only_the_top_k_by_the_int8_vectors(vectors):
     corpus, queries = vectors
     plain, rescored = fitted(Binary(), corpus), fitted(Binary(rescore=10), corpus)
-    plain_scores, new_scores = plain.scores(queries), rescored.scores(queries)
+    hamming_scores = plain.scores(queries)
+    top, scores = nearest(rescored, queries, k=15)
     for q in range(len(queries)):
-        top = np.flatnonzero(new_scores[q] > 0)  # rescored documents sit above every Hamming score
-        tenth_best = np.sort(-plain_scores[q])[9]
-        assert len(top) == 10 and (-plain_scores[q, top] <= tenth_best).all()  # a top 10 by Hamming
-        rest = np.setdiff1d(np.arange(300), top)
-        assert np.array_equal(new_scores[q, rest], plain_scores[q, rest])
-        order = sorted(top, key=lambda d: -new_scores[q, d])
-        exact = queries[q] @ rescored.int8.decode(rescored.int8.stored[order]).T
-        assert np.all(np.diff(exact) <= 1e-6)  # the top 10 are in int8-similarity order
+        tenth_best = np.sort(-hamming_scores[q])[9]
+        assert (-hamming_scores[q, top[q, :10]] <= tenth_best).all()  # the first 10 are a Hamming top 10
+        assert (scores[q, :10] > 0).all() and (scores[q, 10:] <= 0).all()  # ...ranked above the rest
+        assert np.array_equal(scores[q, 10:], hamming_scores[q, top[q, 10:]])
+        exact = queries[q] @ rescored.int8.decode(rescored.int8.stored[top[q, :10]]).T
+        assert np.all(np.diff(exact) <= 1e-6)  # in int8-similarity order
 
 
 def test_truncate_pca_and_random_projection_shapes(vectors):

@@ -57,6 +57,7 @@ def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[A
 
     class OfflineRetrieval(AbsTaskRetrieval):
         metadata = metadata(spec, data, "Retrieval")
+        k_values = tuple(spec.engine.get("k_values", AbsTaskRetrieval.k_values))  # LIMIT reports recall@2
 
         def load_data(self, **_kwargs) -> None:
             self.dataset = {"default": {"test": split}}

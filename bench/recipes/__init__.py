@@ -53,4 +53,4 @@ def upstream(task: str, engine_version: str) -> TaskData:
 
 
 # Importing the recipe modules registers them.
-from bench.recipes import facts, wiki  # noqa: E402, F401
+from bench.recipes import facts, limit, wiki  # noqa: E402, F401

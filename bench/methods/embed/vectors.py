@@ -34,9 +34,25 @@ class Codec:
     def transform(self, x: np.ndarray) -> np.ndarray:
         return x.astype(np.float32)
 
+    def prepare(self, queries: np.ndarray) -> np.ndarray:
+        """Queries as the index compares them (done once per search, not per chunk)."""
+        return self.transform(queries)
+
+    def block(self, prepared: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(queries, documents start..stop) similarities; higher is better."""
+        return prepared @ self.stored[start:stop].T
+
     def scores(self, queries: np.ndarray) -> np.ndarray:
-        """(queries, documents) similarities; higher is better."""
-        return self.transform(queries) @ self.stored.T
+        """Similarities to the whole corpus at once (small corpora; `nearest` streams large ones)."""
+        return self.block(self.prepare(queries), 0, len(self.stored))
+
+    def candidates(self, k: int) -> int:
+        """How many documents per query the first pass keeps for `rerank`."""
+        return k
+
+    def rerank(self, queries: np.ndarray, top: np.ndarray, top_scores: np.ndarray) -> np.ndarray:
+        """Scores for the first pass's best documents (`top`, best first); the default keeps them."""
+        return top_scores
 
     def bytes_per_vector(self) -> float:
         return self.stored.shape[1] * self.stored.itemsize
@@ -44,6 +60,35 @@ class Codec:
     def overhead_bytes(self) -> int:
         """Bytes the index needs beyond the vectors (ranges, codebooks, projections)."""
         return 0
+
+
+def nearest(codec: Codec, queries: np.ndarray, k: int, max_block: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
+    """The k best documents of each query (indices and scores, best first), scoring the corpus in
+    chunks of at most `max_block` similarities so that memory stays bounded on large corpora."""
+    n_docs, n_queries = len(codec.stored), len(queries)
+    keep = min(codec.candidates(k), n_docs)
+    chunk = max(keep, max_block // max(n_queries, 1))
+    prepared = codec.prepare(queries)
+    best = np.empty((n_queries, 0), dtype=np.int64)
+    best_scores = np.empty((n_queries, 0), dtype=np.float32)
+    for start in range(0, n_docs, chunk):
+        columns, scores = _best(codec.block(prepared, start, min(start + chunk, n_docs)).astype(np.float32), keep)
+        merged = np.concatenate([best, columns + start], 1)
+        columns, best_scores = _best(np.concatenate([best_scores, scores], 1), keep)
+        best = np.take_along_axis(merged, columns, 1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    best, best_scores = np.take_along_axis(best, order, 1), np.take_along_axis(best_scores, order, 1)
+    best_scores = codec.rerank(queries, best, best_scores)
+    order = np.argsort(-best_scores, axis=1, kind="stable")[:, : min(k, n_docs)]
+    return np.take_along_axis(best, order, 1), np.take_along_axis(best_scores, order, 1)
+
+
+def _best(scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of the `keep` highest scores of each row (unordered), and those scores."""
+    if scores.shape[1] <= keep:
+        return np.broadcast_to(np.arange(scores.shape[1]), scores.shape), scores
+    columns = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+    return columns, np.take_along_axis(scores, columns, 1)
 
 
 @dataclass
@@ -77,8 +122,11 @@ class Int8(Codec):
     def encode_corpus(self, corpus: np.ndarray) -> None:
         self.stored = self.codes(corpus)
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        return self.decode(self.codes(queries)) @ self.decode(self.stored).T
+    def prepare(self, queries: np.ndarray) -> np.ndarray:
+        return self.decode(self.codes(queries))
+
+    def block(self, prepared: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return prepared @ self.decode(self.stored[start:stop]).T
 
     def overhead_bytes(self) -> int:
         return 2 * 4 * len(self.low)
@@ -89,19 +137,16 @@ def pack_signs(x: np.ndarray) -> np.ndarray:
     return np.packbits(x > 0, axis=1)
 
 
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint16)
-
-
-def hamming(query_bits: np.ndarray, doc_bits: np.ndarray) -> np.ndarray:
-    """(queries, documents) Hamming distances between packed bit vectors."""
-    return _POPCOUNT[np.bitwise_xor(query_bits[:, None, :], doc_bits[None, :, :])].sum(axis=2)
+def unpack_signs(bits: np.ndarray) -> np.ndarray:
+    """Packed bits as +1/-1 floats (padding bits included; they agree between any two vectors)."""
+    return np.unpackbits(bits, axis=1).astype(np.float32) * 2 - 1
 
 
 @dataclass
 class Binary(Codec):
     """Sign bits and Hamming search; with `rescore` > 0 the top `rescore` documents of each query are
     re-ranked by the float query against their int8 vectors (kept on disk, as in
-    sentence-transformers' quantized retrieval), below the rest of the Hamming ranking."""
+    sentence-transformers' quantized retrieval), above the rest of the Hamming ranking."""
 
     rescore: int = 0
     int8: Int8 = field(default_factory=Int8, repr=False)
@@ -114,15 +159,25 @@ class Binary(Codec):
     def encode_corpus(self, corpus: np.ndarray) -> None:
         self.stored = pack_signs(corpus)
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        scores = -hamming(pack_signs(queries), self.stored).astype(np.float32)
-        if self.rescore:
-            k = min(self.rescore, scores.shape[1])
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            rows = np.arange(len(queries))[:, None]
-            exact = np.einsum("qd,qkd->qk", queries, self.int8.decode(self.int8.stored[top]))
-            scores[rows, top] = exact + 8 * self.stored.shape[1] + 2  # above every Hamming score (>= -dims)
-        return scores
+    def prepare(self, queries: np.ndarray) -> np.ndarray:
+        return unpack_signs(pack_signs(queries))
+
+    def block(self, prepared: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Minus the Hamming distance, as one BLAS product of +1/-1 vectors: distance = (bits - dot) / 2."""
+        dot = prepared @ unpack_signs(self.stored[start:stop]).T
+        return (dot - prepared.shape[1]) / 2
+
+    def candidates(self, k: int) -> int:
+        return max(k, self.rescore)
+
+    def rerank(self, queries: np.ndarray, top: np.ndarray, top_scores: np.ndarray) -> np.ndarray:
+        if not self.rescore:
+            return top_scores
+        head = top[:, : self.rescore]
+        exact = np.einsum("qd,qkd->qk", queries, self.int8.decode(self.int8.stored[head]))
+        rescored = top_scores.copy()
+        rescored[:, : head.shape[1]] = exact + 8 * self.stored.shape[1] + 2  # above every Hamming score (>= -bits)
+        return rescored
 
     def bytes_per_vector(self) -> float:
         return self.stored.shape[1]
@@ -171,8 +226,8 @@ class ProductQuantization(Codec):
     def encode_corpus(self, corpus: np.ndarray) -> None:
         self.stored = self.quantizer.compute_codes(np.ascontiguousarray(corpus, dtype=np.float32))
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        return queries.astype(np.float32) @ self.quantizer.decode(self.stored).T
+    def block(self, prepared: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return prepared @ self.quantizer.decode(np.ascontiguousarray(self.stored[start:stop])).T
 
     def bytes_per_vector(self) -> float:
         return self.subvectors * self.bits / 8
