@@ -32,6 +32,7 @@ bench: venv
 	$(OFFLINE) $(BIN)/python -m bench.bench_methods
 	$(OFFLINE) $(BIN)/python -m bench.bench_suite --suite kick --method wanda
 	$(OFFLINE) $(BIN)/python -m bench.bench_embed
+	$(OFFLINE) $(BIN)/python -m bench.bench_limit
 
 clean:
 	rm -rf $(VENV) site/_build

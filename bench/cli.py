@@ -128,12 +128,19 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option("--suite", default="smoke", show_default=True, help="Suite whose tasks form the columns.")
 @click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
 def report(suite: str, submissions: Path) -> None:
-    """Retained % of every compressed variant on a suite's tasks (kick: with the open - closed gap)."""
-    from bench.report import format_view, load_table, suite_view
+    """Retained % of every compressed variant on a suite's tasks (kick: with the open - closed gap;
+    limit: with the free-embedding critical-n table)."""
+    from bench.report import FREE_EMBEDDING, ceiling_view, fitted_curve, format_view, load_table, suite_view
     from bench.taskspec import SUITES
 
-    view = suite_view(load_table(submissions), SUITES.get(suite).tasks) if submissions.exists() else None
-    click.echo(format_view(view) if view is not None and not view.empty else f"no results for suite {suite!r}")
+    tasks = SUITES.get(suite).tasks
+    table = load_table(submissions) if submissions.exists() else None
+    view = suite_view(table, tasks) if table is not None else None
+    click.echo(format_view(view) if view is not None and not view.empty else f"no compressed results for suite {suite!r}")
+    ceiling = ceiling_view(table) if table is not None and FREE_EMBEDDING in tasks else None
+    if ceiling is not None and not ceiling.empty:
+        click.echo(f"\nfree-embedding critical n by dimension d ({fitted_curve(table)}):")
+        click.echo(ceiling.to_string(index=False, float_format=lambda v: f"{v:.0f}"))
 
 
 @cli.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,12 +37,13 @@ def result_row(result: RunResult) -> dict[str, object]:
         "n_items": result.task.n_items,
         "model_notes": result.model.notes,
         "limited": result.task.limit is not None,
+        "metrics": result.metrics,
     }
 
 
 def load_table(submissions: Path) -> pd.DataFrame:
     rows = [result_row(load_valid(path)) for path in sorted(Path(submissions).rglob("*.json"))]
-    table = pd.DataFrame(rows, columns=COLUMNS + ["model_notes", "limited"])
+    table = pd.DataFrame(rows, columns=COLUMNS + ["model_notes", "limited", "metrics"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
 
@@ -99,3 +101,36 @@ def format_view(view: pd.DataFrame) -> str:
             form = formats.get(column, "{:.1f}")
             shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     return shown.to_string(index=False)
+
+
+FREE_EMBEDDING = "limit_free_embedding"
+_CRITICAL_N = re.compile(r"critical_n_d(\d+)(?:_(\w+))?")
+
+
+def ceiling_view(table: pd.DataFrame) -> pd.DataFrame:
+    """LIMIT's free-embedding table, one row per dimension d: the critical n of free vectors and of
+    each constraint, and the search's seconds (all constraints). From the latest such result."""
+    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
+    if rows.empty:
+        return pd.DataFrame()
+    metrics = rows.iloc[-1]["metrics"]
+    view: dict[int, dict[str, float]] = {}
+    for name, value in metrics.items():
+        if match := _CRITICAL_N.fullmatch(name):
+            view.setdefault(int(match[1]), {})[match[2] or "float"] = value
+    for name, value in metrics.items():
+        if name.startswith("seconds_d"):
+            dims = int(re.match(r"seconds_d(\d+)", name)[1])
+            view[dims]["seconds"] = view[dims].get("seconds", 0) + value
+    frame = pd.DataFrame([{"d": d, **view[d]} for d in sorted(view)])
+    return frame[[c for c in frame.columns if c != "seconds"] + ["seconds"]]
+
+
+def fitted_curve(table: pd.DataFrame) -> str:
+    """The polynomial fit of the latest free-embedding result, as a formula in d."""
+    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
+    if rows.empty:
+        return ""
+    metrics = rows.iloc[-1]["metrics"]
+    terms = [(int(name[len("fit_d"):]), value) for name, value in metrics.items() if name.startswith("fit_d")]
+    return "n = " + " + ".join(f"{value:.4g}" + (f" d^{power}" if power else "") for power, value in sorted(terms))

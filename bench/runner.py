@@ -77,7 +77,7 @@ def plan(request: RunRequest) -> Plan:
         ref = resolve_model(request.parent or request.model, request.trust_remote_code)
         if checkpoint and checkpoint.kind != ref.kind:
             raise BenchError(f"--model is a {checkpoint.kind} model but --parent is a {ref.kind} model")
-        matching = [s for s in specs if s.model_kind == ref.kind]
+        matching = [s for s in specs if _takes(ref, s)]
         if not matching:
             raise BenchError(f"model {request.model!r} is a {ref.kind} model and none of the tasks "
                              f"({', '.join(s.name for s in specs)}) takes one")
@@ -97,6 +97,8 @@ def plan(request: RunRequest) -> Plan:
     embed = parse_embed(request.embed) if request.embed else []
     if embed and not any(s.is_retrieval for _, group in groups for s in group):
         raise BenchError("--embed compresses retrieval embeddings: name an mteb task or the retrieval suite")
+    if embed and any(ref.kind == "encoder" and not ref.weights for ref, _ in groups):
+        raise BenchError("--embed compresses embeddings, and BM25 ranks by term statistics: it has no vectors")
     return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
                 embed=embed)
 
@@ -123,10 +125,18 @@ def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[P
                   for s in specs for target in _targets(s, p) if target[1] and target in dense_results]
         if p.method.name == "dense":
             continue
+        if not ref.weights:
+            log(f"[{p.method.slug()}] {ref.name} has no weights to compress: only its reference row runs")
+            continue
         compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
                   for s in specs for target in _targets(s, p) if target in compressed]
     return pairs
+
+
+def _takes(ref: ModelRef, spec: TaskSpec) -> bool:
+    """Whether the model can run the task: its kind, and BM25 (an encoder without vectors) only ranks."""
+    return spec.model_kind == ref.kind and (ref.weights or ref.kind != "encoder" or spec.is_retrieval)
 
 
 def task_data(spec: TaskSpec) -> recipes.TaskData:

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ModelKind = Literal["causal-lm", "encoder"]
+ModelKind = Literal["causal-lm", "encoder", "free-embedding"]  # the last: vectors optimised directly
+Backend = Literal["lm_eval", "mteb", "limit"]  # the engine a task runs on (limit: the free-embedding search)
 
 
 class Strict(BaseModel):
@@ -40,7 +41,7 @@ class MethodInfo(Strict):
 class TaskInfo(Strict):
     name: str
     version: int
-    backend: Literal["lm_eval", "mteb"]
+    backend: Backend
     data_hash: str  # sha256 of the task data as evaluated
     n_items: int
     limit: int | None = None  # set when the run scored only the first `limit` items

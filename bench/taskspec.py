@@ -6,14 +6,14 @@ import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bench import BenchError
 from bench.registry import Registry, UnknownNameError
-from bench.schema import ModelKind
+from bench.schema import Backend, ModelKind
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 
@@ -23,7 +23,7 @@ class TaskSpec(BaseModel):
 
     name: str
     description: str
-    backend: Literal["lm_eval", "mteb"]
+    backend: Backend
     model_kind: ModelKind
     version: int  # bump when the recipe, prompt or metric changes: results are not comparable across it
     recipe: str | None = None  # offline data builder in bench.recipes

@@ -1,4 +1,5 @@
-"""Evaluation engines: lm-eval for LLM tasks, mteb for retrieval and embedding tasks."""
+"""Evaluation engines: lm-eval for LLM tasks, mteb for retrieval and embedding tasks, and torch for
+LIMIT's free-embedding experiment."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class TaskOutcome:
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
     if spec.backend == "lm_eval":
         from bench.backends.lm_eval import evaluate as run
+    elif spec.backend == "limit":
+        from bench.backends.limit import evaluate as run
     else:
         from bench.backends.mteb import evaluate as run
     return run(spec, model, data, profile, limit)

@@ -80,3 +80,9 @@ def limit_retrieval(n_docs: int, n_queries: int, pattern: str, items_per_doc: in
 
 def _likes(name: str, items: list[str]) -> str:
     return f"{name} likes {', '.join(items[:-1])} and {items[-1]}." if len(items) > 1 else f"{name} likes {items[0]}."
+
+
+@RECIPES.register("free_embedding_grid")
+def free_embedding_grid(min_dims: int, max_dims: int) -> dict[str, Rows]:
+    """The dimensions whose critical n the free-embedding experiment searches, one row each."""
+    return {"test": [{"dims": d} for d in range(min_dims, max_dims + 1)]}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bench.report import load_table, suite_view
+from bench.report import ceiling_view, fitted_curve, load_table, suite_view
 from bench.taskspec import SUITES
 from bench.schema import write_text_atomic
 
@@ -26,8 +26,10 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
         if len(columns) >= 2:  # a view of one task repeats that task's own table
             suites.append({"name": name, "description": suite.description, "columns": columns,
                            "rows": view.to_dict("records")})
+    ceiling = ceiling_view(table)
     html = env.get_template("index.html.j2").render(
         tasks=tasks, suites=suites, notes=notes, n_results=len(table),
+        ceiling=ceiling.to_dict("records"), ceiling_columns=list(ceiling.columns), curve=fitted_curve(table),
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
     index = Path(out) / "index.html"
