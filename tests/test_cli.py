@@ -26,6 +26,8 @@ def invoke(*args: str):
     (["run", "--method", "lowrank", "--rank-ratio", "1.5"], "rank ratio must be in (0, 1]"),
     (["run", "--method", "none", "--label", "x", "--model", "minilm-l6"], "needs its dense --parent"),
     (["run", "--method", "none", "--label", "a b", "--model", "x", "--parent", "y"], "label must be letters"),
+    (["run", "--model", "bm25", "--tasks", "limit_small", "--embed", "int8"], "BM25 ranks by term statistics"),
+    (["run", "--model", "bm25", "--tasks", "lee_sts"], "none of the tasks (lee_sts) takes one"),
 ])
 def test_bad_input_exits_2_with_one_line(args, expected):
     result = invoke(*args)
