@@ -140,10 +140,12 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     rows = data.rows("test")[:limit]
     settings = dict(spec.engine)
     constraints = settings.pop("constraints")
+    constrained_max_dims = settings.pop("constrained_max_dims")  # the constrained searches stop here (CPU time)
     dims_run = [row["dims"] for row in rows]
     found: dict[str, dict[int, int]] = {name: {} for name in constraints}
     metrics: dict[str, float] = {}
-    cells = [(dims, name) for dims in dims_run for name in constraints if name != TRUNCATE_HALF]
+    cells = [(dims, name) for dims in dims_run for name in constraints
+             if name == "float" or (name != TRUNCATE_HALF and dims <= constrained_max_dims)]
     for dims, name in tqdm(cells, desc="free-embedding critical n", leave=False):
         constraint = CONSTRAINTS.get(name)
         started = time.perf_counter()
