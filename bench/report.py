@@ -21,6 +21,7 @@ COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "re
 
 def result_row(result: RunResult) -> dict[str, object]:
     retained = result.retained
+    weighted = result.model.n_params > 0
     return {
         "task": result.task.name,
         "metric": result.main_metric + ("" if result.higher_is_better else " (lower is better)"),
@@ -30,9 +31,10 @@ def result_row(result: RunResult) -> dict[str, object]:
         "score": result.main_score,
         "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
         "retained_pct": 100 * retained if retained is not None else (100.0 if result.method.name == "dense" else None),
-        "sparsity": result.compression.sparsity if result.compression else 0.0,
-        # dense rows: the fp16 baseline every storage format is measured against
-        "bits_per_weight": result.compression.bits_per_weight if result.compression else 16.0,
+        # dense rows: no zeros and the fp16 baseline every storage format is measured against;
+        # references without weights (BM25, free embeddings): neither
+        "sparsity": result.compression.sparsity if result.compression else (0.0 if weighted else None),
+        "bits_per_weight": result.compression.bits_per_weight if result.compression else (16.0 if weighted else None),
         "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
         "n_items": result.task.n_items,
         "model_notes": result.model.notes,
@@ -65,8 +67,8 @@ def _first_error(err: ValueError) -> str:
 def format_table(table: pd.DataFrame) -> str:
     shown = table[COLUMNS].copy()
     shown["retained_pct"] = shown["retained_pct"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}%")
-    shown["sparsity"] = shown["sparsity"].map(lambda v: f"{v:.3f}")
-    shown["bits_per_weight"] = shown["bits_per_weight"].map(lambda v: f"{v:.2f}")
+    shown["sparsity"] = shown["sparsity"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    shown["bits_per_weight"] = shown["bits_per_weight"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     shown["bytes_per_vector"] = shown["bytes_per_vector"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
     for column in ("score", "dense"):
         shown[column] = shown[column].map(lambda v: f"{v:.4g}")
