@@ -1,6 +1,7 @@
 """LIMIT: the generator's invariants, the free-embedding search, and tiny end-to-end runs."""
 
 import itertools
+import json
 import math
 import random
 import re
@@ -103,7 +104,7 @@ def test_polynomial_fit_recovers_a_cubic():
     assert polynomial_fit(dims, [1 + 2 * d + 0.5 * d**3 for d in dims]) == pytest.approx([1, 2, 0, 0.5], abs=1e-6)
 
 
-def test_limit_suite_end_to_end_on_a_tiny_encoder_bm25_and_free_embeddings(tiny_encoder_dir, tmp_path):
+def test_limit_suite_end_to_end_on_a_tiny_encoder_bm25_and_free_embeddings(tiny_encoder_dir, tmp_path, monkeypatch):
     quiet = dict(log=lambda _line: None)
     encoder = run(RunRequest(method="dense", model=str(tiny_encoder_dir), tasks=["limit_small"], out=tmp_path,
                              limit=5, embed="binary"), **quiet)
@@ -120,10 +121,13 @@ def test_limit_suite_end_to_end_on_a_tiny_encoder_bm25_and_free_embeddings(tiny_
     lexical = load_result(bm25[0])
     assert lexical.main_score == 1.0 and lexical.model.n_params == 0  # the queried word is in both documents
 
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))  # searched here, not read from an earlier run
     run(RunRequest(method="dense", tasks=["limit_free_embedding"], out=tmp_path, limit=1), **quiet)
     free = load_result(tmp_path / "free-embedding/dense/cpu-2c/limit_free_embedding.json")
     assert free.metrics["critical_n_d2"] == 3 and free.main_score == 3 and free.task.n_items == 1
     assert {"critical_n_d2_int8", "critical_n_d2_binary", "kept_binary"} <= set(free.metrics)
+    (searches,) = (tmp_path / "cache" / "free_embedding").glob("*.json")  # kept per search, for resuming
+    assert json.loads(searches.read_text())["float:2"]["n"] == 3
 
 
 def test_pair_qrels_match_itertools():

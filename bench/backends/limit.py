@@ -11,7 +11,9 @@ dimensions) during optimisation, through straight-through gradients: the ceiling
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 import time
 from typing import Callable
@@ -20,11 +22,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.assets import LoadedModel
+from bench.assets import LoadedModel, cache_dir
 from bench.backends import TaskOutcome
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.registry import Registry
+from bench.schema import write_json_atomic
 from bench.taskspec import TaskSpec
 
 Constraint = Callable[[torch.Tensor], torch.Tensor]
@@ -146,12 +149,20 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     metrics: dict[str, float] = {}
     cells = [(dims, name) for dims in dims_run for name in constraints
              if name == "float" or (name != TRUNCATE_HALF and dims <= constrained_max_dims)]
+    # Each finished search is kept on disk, so an interrupted run (this task can take an hour) resumes.
+    done_path = cache_dir() / "free_embedding" / f"{_settings_hash(spec, data)}.json"
+    done = json.loads(done_path.read_text()) if done_path.exists() else {}
     for dims, name in tqdm(cells, desc="free-embedding critical n", leave=False):
-        constraint = CONSTRAINTS.get(name)
-        started = time.perf_counter()
-        known = found[name].get(dims - 1, settings["k"])
-        found[name][dims], _trials = critical_n(lambda n: solvable(n, dims, constraint, **settings), known)
-        metrics[f"seconds_d{dims}{_suffix(name)}"] = time.perf_counter() - started
+        key = f"{name}:{dims}"
+        if key not in done:
+            constraint = CONSTRAINTS.get(name)
+            started = time.perf_counter()
+            known = found[name].get(dims - 1, settings["k"])
+            n, trials = critical_n(lambda n: solvable(n, dims, constraint, **settings), known)
+            done[key] = {"n": n, "seconds": time.perf_counter() - started, "trials": trials}
+            write_json_atomic(done_path, done)
+        found[name][dims] = done[key]["n"]
+        metrics[f"seconds_d{dims}{_suffix(name)}"] = done[key]["seconds"]
     if TRUNCATE_HALF in constraints:
         found[TRUNCATE_HALF] = {d: found["float"][math.ceil(d / 2)] for d in dims_run
                                 if math.ceil(d / 2) in found["float"]}
@@ -166,6 +177,11 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
         for power, coefficient in enumerate(polynomial_fit(dims_run, [found["float"][d] for d in dims_run])):
             metrics[f"fit_d{power}"] = coefficient
     return TaskOutcome(metrics=metrics, n_items=len(rows), engine_version=f"torch {torch.__version__}")
+
+
+def _settings_hash(spec: TaskSpec, data: TaskData) -> str:
+    identity = json.dumps([spec.version, spec.engine, data.data_hash], sort_keys=True)
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
 def _suffix(constraint: str) -> str:
