@@ -63,19 +63,27 @@ class Codec:
 
 
 def nearest(codec: Codec, queries: np.ndarray, k: int, max_block: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
-    """The k best documents of each query (indices and scores, best first), scoring the corpus in
-    chunks of at most `max_block` similarities so that memory stays bounded on large corpora."""
+    """The k best documents of each query (indices and scores, best first), scoring at most `max_block`
+    similarities at a time so that memory stays bounded on large corpora: blocks of queries against
+    the whole corpus when it fits (no merging), else chunks of the corpus with a running top k."""
     n_docs, n_queries = len(codec.stored), len(queries)
     keep = min(codec.candidates(k), n_docs)
-    chunk = max(keep, max_block // max(n_queries, 1))
+    chunk = min(n_docs, max(keep, max_block))
+    rows = max(1, max_block // chunk)
     prepared = codec.prepare(queries)
-    best = np.empty((n_queries, 0), dtype=np.int64)
-    best_scores = np.empty((n_queries, 0), dtype=np.float32)
-    for start in range(0, n_docs, chunk):
-        columns, scores = _best(codec.block(prepared, start, min(start + chunk, n_docs)).astype(np.float32), keep)
-        merged = np.concatenate([best, columns + start], 1)
-        columns, best_scores = _best(np.concatenate([best_scores, scores], 1), keep)
-        best = np.take_along_axis(merged, columns, 1)
+    found, found_scores = [], []
+    for first in range(0, n_queries, rows):
+        block = prepared[first : first + rows]
+        best = np.empty((len(block), 0), dtype=np.int64)
+        best_scores = np.empty((len(block), 0), dtype=np.float32)
+        for start in range(0, n_docs, chunk):
+            columns, scores = _best(codec.block(block, start, min(start + chunk, n_docs)).astype(np.float32, copy=False), keep)
+            merged = np.concatenate([best, columns + start], 1)
+            columns, best_scores = _best(np.concatenate([best_scores, scores], 1), keep)
+            best = np.take_along_axis(merged, columns, 1)
+        found.append(best)
+        found_scores.append(best_scores)
+    best, best_scores = np.concatenate(found), np.concatenate(found_scores)
     order = np.argsort(-best_scores, axis=1, kind="stable")
     best, best_scores = np.take_along_axis(best, order, 1), np.take_along_axis(best_scores, order, 1)
     best_scores = codec.rerank(queries, best, best_scores)
