@@ -37,7 +37,9 @@ def test_binary_packs_signs_and_scores_minus_the_hamming_distance(vectors):
     codec = fitted(Binary(), corpus[:, :30])  # 30 bits: two bits of padding in the last byte
     assert codec.stored.shape == (300, 4) and codec.bytes_per_vector() == 4
     brute = ((queries[:, None, :30] > 0) != (corpus[None, :, :30] > 0)).sum(axis=2)
-    assert np.array_equal(codec.scores(queries[:, :30]), -brute)
+    assert np.array_equal(codec.scores(queries[:, :30]), -brute)  # popcount: a small block
+    many = codec.block(codec.prepare(np.repeat(queries[:, :30], 3000, axis=0)), 0, 300)  # BLAS: a large one
+    assert np.array_equal(many[::3000], -brute)
 
 
 @pytest.mark.parametrize("make", [Codec, Int8, Binary])

@@ -80,6 +80,7 @@ class VectorOutcome:
     variant: VectorVariant | None  # None: the float vectors
     outcome: TaskOutcome | None  # None: the variant does not apply to this task (see `skipped`)
     facts: VectorFacts | None
+    seconds: float = 0.0  # this variant's evaluation (the first one also encodes every text)
     skipped: str = ""
 
 
@@ -88,6 +89,7 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
     cache = EmbeddingCache(encoder, batch_size)
     results = []
     for variant in variants:
+        started = time.perf_counter()
         task, n_queries = offline_or_upstream(spec, data, limit)
         search = VectorSearch(cache, variant.build() if variant else Codec())
         try:
@@ -102,7 +104,8 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
                             query_latency_ms_p50=float(np.median(search.latencies_ms)))
         outcome = TaskOutcome(metrics={m: float(scores[m]) for m in spec.metrics}, n_items=n_queries,
                               engine_version=f"mteb {mteb.__version__}")
-        results.append(VectorOutcome(variant=variant, outcome=outcome, facts=facts))
+        results.append(VectorOutcome(variant=variant, outcome=outcome, facts=facts,
+                                     seconds=time.perf_counter() - started))
     return results
 
 
