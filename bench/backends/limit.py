@@ -5,8 +5,9 @@ For n documents, one query per pair of them (every top-2 set). Query and documen
 dimension d are optimised directly on these qrels (full-batch softmax loss over all documents,
 L2-normalised vectors, Adam) until every query ranks exactly its two documents first. The critical n
 of a dimension is the largest n that can be solved, found by galloping then binary search. A
-constraint makes the vectors what compression leaves of them (sign bits, an 8-bit grid, half the
-dimensions) during optimisation, through straight-through gradients: the ceiling each format keeps.
+constraint makes the vectors what compression leaves of them (sign bits, an 8-bit grid) during
+optimisation, through straight-through gradients: the ceiling each format keeps. Truncation to half
+the dimensions is the free problem at half the width, read off the float results.
 """
 
 from __future__ import annotations
