@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from bench import BenchError
-from bench.backends.limit import CONSTRAINTS, critical_n, optimise, pair_qrels, polynomial_fit, solved_queries
+from bench.backends import limit
+from bench.backends.limit import (CONSTRAINTS, Embeddings, WarmSearch, critical_n, loss_and_gradients, polynomial_fit,
+                                  solved_queries, top_k_sets)
 from bench.recipes.limit import limit_retrieval, qrel_pairs
 from bench.runner import RunRequest, run
 
@@ -72,31 +74,69 @@ def test_critical_n_gallops_then_bisects():
 
 
 def test_success_means_every_relevant_document_strictly_above_the_rest():
-    relevant = pair_qrels(4)
-    assert relevant.shape == (6, 4) and (relevant.sum(dim=1) == 2).all()
-    scores = torch.where(relevant, 1.0, 0.0)
-    assert solved_queries(scores, relevant).all()
+    sets = top_k_sets(4)
+    assert sets.tolist() == [list(pair) for pair in itertools.combinations(range(4), 2)]
+    scores = torch.zeros(6, 4).scatter_(1, sets, 1.0)
+    assert solved_queries(scores.clone(), sets).all()
     scores[0, 2] = 1.0  # a tie with a relevant document fails
-    assert solved_queries(scores, relevant).tolist() == [False] + [True] * 5
+    assert solved_queries(scores.clone(), sets).tolist() == [False] + [True] * 5
 
 
-def test_constraints_keep_what_compression_keeps_and_pass_gradients_straight_through():
-    x = torch.tensor([[3.0, -4.0, 0.5]], requires_grad=True)
-    binary = CONSTRAINTS.get("binary")(x)
-    assert torch.allclose(binary, torch.tensor([[1.0, -1.0, 1.0]]) / math.sqrt(3))
-    binary.sum().backward()
-    assert x.grad is not None and x.grad.abs().sum() > 0
-    levels = CONSTRAINTS.get("int8")(torch.randn(50, 8)) * 127.5 + 127.5
-    assert torch.allclose(levels, levels.round(), atol=1e-3)
+def test_constraints_keep_what_compression_keeps():
+    unit = torch.nn.functional.normalize(torch.randn(50, 8), dim=1)
+    binary = CONSTRAINTS.get("binary")(unit)
+    assert torch.allclose(binary * math.sqrt(8), torch.sign(unit))
+    levels = CONSTRAINTS.get("int8")(unit) * 127.5 + 127.5
+    assert torch.allclose(levels, levels.round(), atol=1e-3) and levels.min() >= 0 and levels.max() <= 255
+    assert (CONSTRAINTS.get("int8")(unit) - unit).abs().max() <= 1 / 255 + 1e-6
+
+
+@pytest.mark.parametrize("constraint", ["float", "binary", "int8"])
+def test_hand_written_gradients_match_autograd_with_straight_through_constraints(constraint, monkeypatch):
+    monkeypatch.setattr(limit, "CACHE_FLOATS", 12)  # several blocks of queries
+    generator = torch.Generator().manual_seed(1)
+    queries, docs = torch.randn(10, 3, dtype=torch.float64, generator=generator), torch.randn(5, 3, dtype=torch.float64,
+                                                                                              generator=generator)
+    sets, keep = top_k_sets(5), CONSTRAINTS.get(constraint)
+    loss, grad_q, grad_d, solved = loss_and_gradients(queries, docs, sets, keep, temperature=0.1, check=True)
+
+    def forward(x):  # the constraint forward, the identity backward
+        unit = torch.nn.functional.normalize(x, dim=1)
+        return unit + (keep(unit) - unit).detach()
+
+    q, d = queries.clone().requires_grad_(), docs.clone().requires_grad_()
+    scores = forward(q) @ forward(d).T
+    expected = -torch.log_softmax(scores / 0.1, dim=1).gather(1, sets).mean()
+    expected.backward()
+    assert loss == pytest.approx(expected.item(), rel=1e-9)
+    assert torch.allclose(grad_q, q.grad, atol=1e-12) and torch.allclose(grad_d, d.grad, atol=1e-12)
+    assert solved.tolist() == solved_queries(scores.detach(), sets).tolist()
+
+
+def test_growing_keeps_the_solved_queries_and_widening_keeps_the_scores():
+    generator = torch.Generator().manual_seed(0)
+    small = Embeddings(torch.randn(6, 3, generator=generator), torch.randn(4, 3, generator=generator))
+    grown = small.grown(6, 2, generator)
+    assert grown.docs.shape == (6, 3) and grown.queries.shape == (15, 3) and torch.equal(grown.docs[:4], small.docs)
+    old_sets = (top_k_sets(6) < 4).all(dim=1)
+    assert torch.equal(grown.queries[old_sets], small.queries)
+    assert torch.allclose(grown.queries[~old_sets][0], grown.docs[[0, 4]].div(grown.docs[[0, 4]].norm(dim=1,
+                                                                                                       keepdim=True)).mean(0))
+    wide = small.widened(5, generator)
+    unit = torch.nn.functional.normalize
+    assert wide.docs.shape == (4, 5)
+    assert torch.allclose(unit(wide.queries, dim=1) @ unit(wide.docs, dim=1).T,
+                          unit(small.queries, dim=1) @ unit(small.docs, dim=1).T, atol=1e-4)
 
 
 def test_two_dimensions_serve_three_documents_but_not_four():
     # On a circle a query's two nearest documents are neighbours: 4 documents have 2 non-adjacent pairs.
-    settings = dict(max_steps=2000, patience=300, lr=0.05, temperature=0.1, check_every=25, seed=0)
-    assert optimise(3, 2, CONSTRAINTS.get("float"), **settings)
-    assert not optimise(4, 2, CONSTRAINTS.get("float"), **settings)
-    assert optimise(4, 3, CONSTRAINTS.get("float"), **settings) or optimise(4, 3, CONSTRAINTS.get("float"),
-                                                                              **{**settings, "seed": 1})
+    settings = dict(temperatures=[0.05, 0.1], restarts=2, seed=0, max_steps=2000, patience=300, lr=0.01, check_every=5)
+    on_circle = WarmSearch(2, CONSTRAINTS.get("float"), None, **settings)
+    assert on_circle(3) and on_circle.best.docs.shape == (3, 2)
+    assert not on_circle(4)
+    on_sphere = WarmSearch(3, CONSTRAINTS.get("float"), on_circle.best.widened(3, torch.Generator()), **settings)
+    assert on_sphere(4)
 
 
 def test_polynomial_fit_recovers_a_cubic():
@@ -128,8 +168,3 @@ def test_limit_suite_end_to_end_on_a_tiny_encoder_bm25_and_free_embeddings(tiny_
     assert {"critical_n_d2_int8", "critical_n_d2_binary", "kept_binary"} <= set(free.metrics)
     (searches,) = (tmp_path / "cache" / "free_embedding").glob("*.json")  # kept per search, for resuming
     assert json.loads(searches.read_text())["float:2"]["n"] == 3
-
-
-def test_pair_qrels_match_itertools():
-    relevant = pair_qrels(5)
-    assert [tuple(row.nonzero().flatten().tolist()) for row in relevant] == list(itertools.combinations(range(5), 2))
