@@ -134,7 +134,10 @@ class Int8(Codec):
         return self.decode(self.codes(queries))
 
     def block(self, prepared: np.ndarray, start: int, stop: int) -> np.ndarray:
-        return prepared @ self.decode(self.stored[start:stop]).T
+        # q . (codes x step + low) = (q x step) . codes + q . low: the corpus is read as codes, never
+        # decoded, as an int8 index would do (one conversion to float for BLAS).
+        codes = self.stored[start:stop].astype(np.float32)
+        return (prepared * self.step) @ codes.T + (prepared @ self.low)[:, None]
 
     def overhead_bytes(self) -> int:
         return 2 * 4 * len(self.low)
