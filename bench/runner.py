@@ -76,10 +76,10 @@ def plan(request: RunRequest) -> Plan:
             checkpoint = resolve_model(request.model, request.trust_remote_code)
         ref = resolve_model(request.parent or request.model, request.trust_remote_code)
         if checkpoint and checkpoint.kind != ref.kind:
-            raise BenchError(f"--model is a {checkpoint.kind} model but --parent is a {ref.kind} model")
+            raise BenchError(f"--model is of kind {checkpoint.kind!r} but --parent is of kind {ref.kind!r}")
         matching = [s for s in specs if _takes(ref, s)]
         if not matching:
-            raise BenchError(f"model {request.model!r} is a {ref.kind} model and none of the tasks "
+            raise BenchError(f"model {request.model!r} is of kind {ref.kind!r} and none of the tasks "
                              f"({', '.join(s.name for s in specs)}) takes one")
         groups = [(ref, matching)]
     else:

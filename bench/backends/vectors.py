@@ -46,8 +46,8 @@ LATENCY_QUERIES = 100  # single-query searches timed for the p50 latency
 
 
 class VectorSearch:
-    """mteb's SearchProtocol: exact search of one codec's index over cached embeddings, streamed in
-    chunks (bounded memory on LIMIT's 50,000 documents)."""
+    """mteb's SearchProtocol: exact search of one codec's index over cached embeddings, by `nearest`
+    (at most 2^24 scores at once: bounded memory on LIMIT's 50,000 documents)."""
 
     mteb_model_meta = ModelMeta.create_empty()
 
