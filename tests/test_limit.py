@@ -91,6 +91,22 @@ def test_constraints_keep_what_compression_keeps():
     assert (CONSTRAINTS.get("int8")(unit) - unit).abs().max() <= 1 / 255 + 1e-6
 
 
+def test_d_one_hot_sign_codes_solve_d_documents():
+    # Document i: bit i set; the query for {i, j}: bits i and j. Hamming distance 1 to both, 3 to the rest.
+    # A known binary construction, so the binary search's lower bound can be compared with one.
+    dims = 6
+    sets = top_k_sets(dims)
+    docs = torch.eye(dims) * 2 - 1
+    queries = torch.zeros(len(sets), dims).scatter_(1, sets, 1.0) * 2 - 1
+    binary = CONSTRAINTS.get("binary")
+    unit = torch.nn.functional.normalize
+    assert solved_queries(binary(unit(queries, dim=1)) @ binary(unit(docs, dim=1)).T, sets).all()
+    wide = Embeddings(queries, docs).widened(dims + 2, torch.Generator())  # a solution stays one, wider
+    assert solved_queries(binary(unit(wide.queries, dim=1)) @ binary(unit(wide.docs, dim=1)).T, sets).all()
+    int8 = CONSTRAINTS.get("int8")
+    assert solved_queries(int8(unit(wide.queries, dim=1)) @ int8(unit(wide.docs, dim=1)).T, sets).all()
+
+
 @pytest.mark.parametrize("constraint", ["float", "binary", "int8"])
 def test_hand_written_gradients_match_autograd_with_straight_through_constraints(constraint, monkeypatch):
     monkeypatch.setattr(limit, "CACHE_FLOATS", 12)  # several blocks of queries

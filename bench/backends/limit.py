@@ -129,9 +129,10 @@ class Embeddings:
         return start
 
     def widened(self, dims: int, generator: torch.Generator) -> Embeddings:
-        """The same solution with new coordinates, near zero (exactly zero would get no gradient)."""
+        """The same solution with new coordinates: small (exactly zero would get no gradient) and
+        positive, so that sign bits and the 8-bit grid keep them constant and the solution stays one."""
         def pad(x: torch.Tensor) -> torch.Tensor:
-            noise = 1e-3 * torch.randn(len(x), dims - x.shape[1], generator=generator)
+            noise = 1e-3 * (1 + torch.rand(len(x), dims - x.shape[1], generator=generator))
             return torch.cat([_unit(x), noise.to(x.device)], dim=1)
         return Embeddings(pad(self.queries), pad(self.docs))
 
