@@ -71,6 +71,8 @@ def test_critical_n_gallops_then_bisects():
     assert critical_n(lambda n: n <= 3) == (3, [(3, True), (5, False), (4, False)])
     assert critical_n(lambda n: n <= 40, known=37) == (40, [(38, True), (40, True), (44, False), (42, False),
                                                            (41, False)])
+    n, trials = critical_n(lambda n: n <= 300, known=250, resolution=0.02)  # stops within 2% of n
+    assert n == 297 and trials[-1] == (301, False) and len(trials) == 9  # 300 - 297 <= 2% of 297
 
 
 def test_success_means_every_relevant_document_strictly_above_the_rest():

@@ -196,10 +196,12 @@ class WarmSearch:
         return self.best.grown(n, k, self.generator)
 
 
-def critical_n(solvable: Callable[[int], bool], known: int = 2) -> tuple[int, list[tuple[int, bool]]]:
+def critical_n(solvable: Callable[[int], bool], known: int = 2, resolution: float = 0.0
+               ) -> tuple[int, list[tuple[int, bool]]]:
     """The largest n with solvable(n), assuming solvability falls off with n: gallop from `known` (an n
     already solved) by growing steps (known + 1, + 2, + 4, ...) to the first failure, then binary search
-    between it and the last success. Returns n and the (n, solved) trials in order.
+    between it and the last success, until the gap is at most `resolution` x n (or 1). Returns the
+    largest n solved and the (n, solved) trials in order.
 
     `known` is k for the smallest dimension (k documents are all relevant: trivially solved) and the
     previous dimension's critical n after it: a solution in d dimensions is one in d + 1 (pad a
@@ -214,7 +216,7 @@ def critical_n(solvable: Callable[[int], bool], known: int = 2) -> tuple[int, li
     while attempt(low + step):
         low, step = low + step, step * 2
     high = trials[-1][0]
-    while high - low > 1:
+    while high - low > max(1, int(resolution * low)):
         middle = (low + high) // 2
         low, high = (middle, high) if attempt(middle) else (low, middle)
     return low, trials
@@ -231,6 +233,7 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     settings = dict(spec.engine)
     constraints = settings.pop("constraints")
     constrained_max_dims = settings.pop("constrained_max_dims")  # the constrained searches stop here (CPU time)
+    resolution = settings.pop("resolution")  # bisection stops within this share of n (each trial costs minutes)
     dims_run = [row["dims"] for row in rows]
     found: dict[str, dict[int, int]] = {name: {} for name in constraints}
     best: dict[str, Embeddings] = {}
@@ -248,7 +251,7 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
             start = best[name].widened(dims, generator) if name in best else None
             search = WarmSearch(dims, CONSTRAINTS.get(name), start, device=profile.device, **settings)
             started = time.perf_counter()
-            n, trials = critical_n(search, found[name].get(dims - 1, settings["k"]))
+            n, trials = critical_n(search, found[name].get(dims - 1, settings["k"]), resolution)
             docs = search.best.docs.cpu().tolist() if search.best is not None else None
             done[key] = {"n": n, "seconds": time.perf_counter() - started, "trials": trials, "docs": docs}
             write_json_atomic(done_path, done)
