@@ -33,6 +33,7 @@ bench: venv
 	$(OFFLINE) $(BIN)/python -m bench.bench_suite --suite kick --method wanda
 	$(OFFLINE) $(BIN)/python -m bench.bench_embed
 	$(OFFLINE) $(BIN)/python -m bench.bench_limit
+	$(OFFLINE) $(BIN)/python -m bench.bench_free_embedding
 
 clean:
 	rm -rf $(VENV) site/_build
