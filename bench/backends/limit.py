@@ -12,7 +12,7 @@ the dimensions is the free problem at half the width, read off the float results
 Unlike the paper, which starts every n from random vectors, each attempt starts from the largest
 solution found so far (new documents added at random, the previous dimension's solution padded with a
 small constant coordinate): a solution for n documents stays one when documents are removed or a
-constant coordinate is added, so every start is at least as far along as a random one, and the search
+constant coordinate is added, so each start keeps what was already solved, and the search
 for d up to 16 fits in CPU time on two cores. Its results are lower bounds either way.
 """
 
