@@ -243,7 +243,7 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     cells = [(dims, name) for dims in dims_run for name in constraints
              if name == "float" or (name != TRUNCATE_HALF and dims <= constrained_max_dims)]
     # Each finished search is kept on disk with its solution's documents (JSON, no pickle), so an
-    # interrupted run (this task takes an hour or more) resumes where it stopped.
+    # interrupted run (this task takes most of an hour on 2 cores) resumes where it stopped.
     done_path = cache_dir() / "free_embedding" / f"{_settings_hash(spec, data, settings)}.json"
     done = json.loads(done_path.read_text()) if done_path.exists() else {}
     generator = torch.Generator().manual_seed(settings["seed"])
