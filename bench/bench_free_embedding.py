@@ -30,9 +30,10 @@ def autograd_step(queries: torch.Tensor, docs: torch.Tensor, sets: torch.Tensor,
 
 
 @click.command()
-@click.option("--docs", default=420, show_default=True, help="n; the queries are all C(n, 2) pairs")
-@click.option("--dims", default=16, show_default=True)
-@click.option("--repeats", default=5, show_default=True)
+@click.option("--docs", default=420, show_default=True, type=click.IntRange(min=3),
+              help="n; the queries are all C(n, 2) pairs")
+@click.option("--dims", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--repeats", default=5, show_default=True, type=click.IntRange(min=1))
 def main(docs: int, dims: int, repeats: int) -> None:
     generator = torch.Generator().manual_seed(0)
     sets = top_k_sets(docs)
