@@ -29,11 +29,11 @@ test: venv
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
 bench: venv
-	$(OFFLINE) $(BIN)/python -m bench.bench_methods
-	$(OFFLINE) $(BIN)/python -m bench.bench_suite --suite kick --method wanda
-	$(OFFLINE) $(BIN)/python -m bench.bench_embed
-	$(OFFLINE) $(BIN)/python -m bench.bench_limit
-	$(OFFLINE) $(BIN)/python -m bench.bench_free_embedding
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_methods
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_suite --suite kick --method wanda
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_embed
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_free_embedding
 
 clean:
 	rm -rf $(VENV) site/_build

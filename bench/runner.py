@@ -244,7 +244,7 @@ def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Pla
         outcome = backends.evaluate(spec, model, data, p.profile, limit)
         yield None, outcome, None, time.perf_counter() - started
         return
-    from bench.backends.vectors import evaluate_variants
+    from bench.backends.embed_search import evaluate_variants
 
     for found in evaluate_variants(spec, model.module, data, p.profile.embed_batch_size, limit, variants):
         if found.outcome is None:

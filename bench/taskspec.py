@@ -1,4 +1,4 @@
-"""Tasks and suites as data: YAML files in bench/tasks, validated, with lm-eval-style `include:`."""
+"""Tasks and suites as data: YAML files in the top-level tasks/ folder, validated, with lm-eval-style `include:`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bench import BenchError
 from bench.registry import Registry, UnknownNameError
+from bench.resources import resource_dir
 from bench.schema import Backend, ModelKind
 
-TASKS_DIR = Path(__file__).parent / "tasks"
+TASKS_DIR = resource_dir("tasks")
 
 
 class TaskSpec(BaseModel):

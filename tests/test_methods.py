@@ -7,7 +7,7 @@ from bench.assets import load_model, resolve_model
 from bench.methods.base import make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.layerwise import find_blocks, linear_layers, target_layers
-from bench.methods.llm.rtn import truncated_svd
+from bench.methods.llm.lowrank import truncated_svd
 from bench.methods.storage import lowrank_bytes, n_m_bytes, quant_bytes, sparse_bytes
 
 

@@ -153,17 +153,17 @@ def test_the_online_kick_suite_maps_to_lm_eval_tasks():
 
 
 def test_embedding_variants_encode_once_and_match_mtebs_own_float_search(tiny_encoder_dir, tmp_path, monkeypatch):
-    from bench.backends import vectors
+    from bench.backends import embed_search
 
     encoded = []
-    real_encode = vectors.EmbeddingCache.encode
+    real_encode = embed_search.EmbeddingCache.encode
 
     def counting(self, texts, kind):
         out = real_encode(self, texts, kind)
         encoded.append(self.encoded)
         return out
 
-    monkeypatch.setattr(vectors.EmbeddingCache, "encode", counting)
+    monkeypatch.setattr(embed_search.EmbeddingCache, "encode", counting)
     common = dict(method="dense", model=str(tiny_encoder_dir), tasks=["wiki_retrieval"], limit=6)
     plain = run(RunRequest(out=tmp_path / "plain", **common), log=lambda _l: None)
     assert plain == []

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.methods.embed import parse_embed
-from bench.methods.embed.vectors import (PCA, Binary, Codec, Int8, ProductQuantization, RandomProjection,
+from bench.methods.embed.codecs import (PCA, Binary, Codec, Int8, ProductQuantization, RandomProjection,
                                          Truncate, nearest, normalize)
 
 

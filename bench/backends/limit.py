@@ -78,7 +78,7 @@ def loss_and_gradients(queries: torch.Tensor, docs: torch.Tensor, sets: torch.Te
     queries are solved. Written out by hand and taken over blocks of queries whose (queries x
     documents) scores fit in a core's cache: those products are the whole cost, and autograd over the
     full matrix spends it moving intermediates through memory (about 3x slower at n = 420 on 2 cores:
-    `python -m bench.bench_free_embedding`)."""
+    `python -m benchmarks.bench_free_embedding`)."""
     m, k = sets.shape
     unit_q, unit_d = _unit(queries), _unit(docs)
     kept_q, kept_d = constraint(unit_q) / temperature, constraint(unit_d)

@@ -6,16 +6,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bench.report import ceiling_view, fitted_curve, load_table, suite_view
+from bench.resources import resource_dir
 from bench.taskspec import SUITES
 from bench.schema import write_text_atomic
 
 
 def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
     table = load_table(submissions) if Path(submissions).exists() else pd.DataFrame()
-    env = Environment(loader=PackageLoader("bench.site", "templates"),
+    env = Environment(loader=FileSystemLoader(resource_dir("site") / "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     tasks = [(task, rows.to_dict("records")) for task, rows in table.groupby("task", sort=True)] if len(table) else []
     notes = sorted({n for n in table.get("model_notes", []) if n}) if len(table) else []

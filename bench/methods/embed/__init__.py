@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bench import BenchError
-from bench.methods.embed.vectors import (PCA, Binary, Codec, Int8, ProductQuantization, RandomProjection,
+from bench.methods.embed.codecs import (PCA, Binary, Codec, Int8, ProductQuantization, RandomProjection,
                                          Truncate)
 from bench.registry import Registry
 

@@ -15,7 +15,7 @@ import torch
 
 from bench.assets import MODELS, cache_dir, load_model
 from bench.backends import evaluate
-from bench.backends.vectors import evaluate_variants
+from bench.backends.embed_search import evaluate_variants
 from bench.methods.embed import parse_embed
 from bench.profiles import PROFILES, activate
 from bench.recipes import build

@@ -17,7 +17,7 @@ from typing import Callable
 import click
 import numpy as np
 
-from bench.methods.embed.vectors import Binary, Codec, Int8, nearest, normalize
+from bench.methods.embed.codecs import Binary, Codec, Int8, nearest, normalize
 
 
 def raw_search(queries: np.ndarray, docs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

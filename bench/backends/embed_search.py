@@ -17,7 +17,7 @@ from bench import BenchError
 from bench.backends import TaskOutcome
 from bench.backends.mteb import offline_or_upstream, run_mteb
 from bench.methods.embed import VectorVariant
-from bench.methods.embed.vectors import Codec, nearest, normalize
+from bench.methods.embed.codecs import Codec, nearest, normalize
 from bench.recipes import TaskData
 from bench.schema import VectorFacts
 from bench.taskspec import TaskSpec

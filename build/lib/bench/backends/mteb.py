@@ -1,0 +1,95 @@
+"""Embedding tasks through mteb: our offline data becomes an mteb custom retrieval or STS task."""
+
+from __future__ import annotations
+
+import mteb
+from datasets import Dataset, DatasetDict
+from mteb.abstasks.abstask import AbsTask
+from mteb.abstasks.retrieval import AbsTaskRetrieval
+from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+from mteb.abstasks.sts import AbsTaskSTS
+from mteb.abstasks.task_metadata import TaskMetadata
+
+from bench import BenchError
+from bench.assets import LoadedModel
+from bench.backends import TaskOutcome
+from bench.profiles import Profile
+from bench.recipes import TaskData
+from bench.taskspec import TaskSpec
+
+
+def metadata(spec: TaskSpec, data: TaskData, task_type: str) -> TaskMetadata:
+    return TaskMetadata(
+        name=f"bench_{spec.name}", description=spec.description, type=task_type, category="t2t",
+        main_score=spec.main_metric, eval_splits=["test"], eval_langs=["eng-Latn"], modalities=["text"],
+        # The data hash stands in for a dataset revision: mteb records it in its result.
+        dataset={"path": f"bench/{spec.name}", "revision": data.data_hash[:12]}, reference=None,
+        date=None, domains=None, task_subtypes=None, license=None, annotations_creators=None,
+        dialect=None, sample_creation=None, bibtex_citation=None,
+    )
+
+
+def sts_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTaskSTS, int]:
+    """The task and its number of scored pairs."""
+    rows = data.rows("test")[:limit]
+
+    class OfflineSTS(AbsTaskSTS):
+        metadata = metadata(spec, data, "STS")
+        min_score, max_score = spec.engine.get("min_score", 0), spec.engine.get("max_score", 1)
+
+        def load_data(self, **_kwargs) -> None:
+            self.dataset = DatasetDict({"test": Dataset.from_list(rows)})
+            self.data_loaded = True
+
+    return OfflineSTS(), len(rows)
+
+
+def retrieval_task(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTaskRetrieval, int]:
+    """The task and its number of queries."""
+    queries = data.rows("queries")[:limit]
+    kept = {q["id"] for q in queries}
+    qrels: dict[str, dict[str, int]] = {}
+    for row in data.rows("qrels"):
+        if row["query_id"] in kept:
+            qrels.setdefault(row["query_id"], {})[row["doc_id"]] = int(row["score"])
+    split = RetrievalSplitData(queries=Dataset.from_list(queries), corpus=Dataset.from_list(data.rows("corpus")),
+                               relevant_docs=qrels, top_ranked=None)
+
+    class OfflineRetrieval(AbsTaskRetrieval):
+        metadata = metadata(spec, data, "Retrieval")
+        k_values = tuple(spec.engine.get("k_values", AbsTaskRetrieval.k_values))  # LIMIT reports recall@2
+
+        def load_data(self, **_kwargs) -> None:
+            self.dataset = {"default": {"test": split}}
+            self.data_loaded = True
+
+    return OfflineRetrieval(), len(queries)
+
+
+def offline_or_upstream(spec: TaskSpec, data: TaskData, limit: int | None) -> tuple[AbsTask, int]:
+    """Our task built from offline data, or mteb's own by name (all of it: --limit does not apply;
+    its item count is reported as 0, not counted)."""
+    if spec.upstream:
+        return mteb.get_task(spec.upstream), 0
+    return (retrieval_task if spec.is_retrieval else sts_task)(spec, data, limit)
+
+
+def run_mteb(model, task: AbsTask, spec: TaskSpec, **kwargs) -> dict[str, float]:
+    """mteb's scores for the test split; an upstream task that cannot fetch its data says so in one line."""
+    try:
+        result = mteb.evaluate(model, task, cache=None, show_progress_bar=False, **kwargs)
+    except Exception as err:
+        if not spec.upstream:
+            raise
+        raise BenchError(f"mteb task {spec.upstream!r} could not run ({type(err).__name__}); upstream tasks "
+                         "fetch their data from the hub and need the network") from err
+    split = spec.engine.get("split", "test")
+    return result.task_results[0].scores[split][0]
+
+
+def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
+    task, n_items = offline_or_upstream(spec, data, limit)
+    # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
+    scores = run_mteb(model.module, task, spec, encode_kwargs={"batch_size": profile.embed_batch_size})
+    return TaskOutcome(metrics={metric: float(scores[metric]) for metric in spec.metrics},
+                       n_items=n_items, engine_version=f"mteb {mteb.__version__}")

@@ -1,0 +1,162 @@
+"""Thin Click CLI over the library: run, ls, validate, site build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bench import BenchError
+
+
+class BenchGroup(click.Group):
+    """Bad input (unknown names, bad params) exits 2 with one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BenchError as err:
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=BenchGroup)
+@click.version_option(package_name="bench")
+def cli() -> None:
+    """Benchmark compressed LLMs and embedding models against their dense parents."""
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@cli.command()
+@click.option("--method", default="wanda", show_default=True,
+              help="Compression method (`bench ls methods`); a comma-separated list runs each.")
+@click.option("--sparsity", help="Fraction of weights to prune, in [0, 1) (default 0.5); a comma-separated "
+                                  "list (0.1,0.2,...) runs a sweep with the dense parent once.")
+@click.option("--pattern", help="N:M semi-structured sparsity, e.g. 2:4 or 4:8; a list adds each to the sweep.")
+@click.option("--schedule", help="Per-block sparsity ramp FIRST:LAST, e.g. 0.3:0.7 (instead of --sparsity).")
+@click.option("--bits", type=int, help="Weight bits, 2..8 (rtn, gptq: default 4; sparsegpt: quantize after pruning).")
+@click.option("--group-size", type=int, help="Inputs per quantization scale (default 128; 0: one per row).")
+@click.option("--symmetric", is_flag=True, default=None, help="Symmetric quantization grid (default asymmetric).")
+@click.option("--rank-ratio", type=float, help="lowrank: kept rank as a fraction of min(rows, cols) (default 0.5).")
+@click.option("--model", help="A default (`bench ls models`), a local checkpoint dir or a hub id. "
+                              "Default: the default model of each kind the tasks need.")
+@click.option("--parent", help="With --method none: the dense model the --model checkpoint was compressed from.")
+@click.option("--label", help="With --method none: the name the checkpoint's results are listed under.")
+@click.option("--embed", help="Embedding variants for retrieval tasks, comma-separated: truncate:D, int8, binary, "
+                             "binary+rescore:K, pca:D, pq:M, rp:D (each text is encoded once).")
+@click.option("--suite", help="Suite of tasks (`bench ls suites`); default smoke.")
+@click.option("--tasks", help="Comma-separated task names instead of a suite.")
+@click.option("--profile", default="cpu-2c", show_default=True, help="Hardware profile (`bench ls profiles`).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
+@click.option("--force", is_flag=True, help="Recompute results that already exist.")
+@click.option("--limit", type=click.IntRange(min=1), help="Score only the first N items per task (quick checks).")
+@click.option("--calib-samples", type=int, help="Calibration sequences (default: the profile's).")
+@click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
+def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | None, bits: int | None,
+        group_size: int | None, symmetric: bool | None, rank_ratio: float | None, model: str | None,
+        parent: str | None, label: str | None, embed: str | None, suite: str | None,
+        tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
+        calib_seqlen: int | None, seed: int, trust_remote_code: bool) -> None:
+    """Compress a model, evaluate it and its dense parent, write result files, print a table."""
+    from bench.report import format_pairs
+    from bench.runner import RunRequest, run_all
+
+    try:
+        sweep = [{"sparsity": float(s)} for s in _split(sparsity) or []]
+    except ValueError:
+        raise BenchError(f"--sparsity takes numbers, comma-separated for a sweep, got {sparsity!r}") from None
+    sweep += [{"pattern": p} for p in _split(pattern) or []]
+    shared = {"schedule": schedule, "bits": bits, "group_size": group_size, "symmetric": symmetric,
+              "rank_ratio": rank_ratio, "label": label}
+    requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
+                           suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
+                           calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
+                           trust_remote_code=trust_remote_code, embed=embed)
+                for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
+    pairs = run_all(requests, log=lambda line: click.echo(line, err=True))
+    if pairs:
+        click.echo(format_pairs(pairs))
+    else:  # a dense-only run: nothing to compare yet
+        click.echo(f"dense results are in {out}; `bench site build --submissions {out}` shows them")
+
+
+@cli.command("ls")
+@click.argument("what", type=click.Choice(["methods", "tasks", "suites", "profiles", "models"]))
+def list_entries(what: str) -> None:
+    """List registered methods, tasks, suites, profiles or default models."""
+    from bench.assets import MODELS
+    from bench.methods import METHODS
+    from bench.profiles import PROFILES
+    from bench.taskspec import SUITES, TASKS
+
+    describe = {
+        "methods": lambda: ((n, (c.__doc__ or "").strip().splitlines()[0]) for n, c in METHODS.items()),
+        "tasks": lambda: ((n, f"[{t.backend}, {t.model_kind}] {t.description}") for n, t in TASKS.items()),
+        "suites": lambda: ((n, f"{', '.join(s.tasks)}: {s.description}") for n, s in SUITES.items()),
+        "profiles": lambda: ((n, p.description) for n, p in PROFILES.items()),
+        "models": lambda: ((n, f"[{m.kind}] {m.name}") for n, m in MODELS.items()),
+    }[what]
+    for name, text in describe():
+        click.echo(f"{name:16} {text}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check result files (default: everything under submissions/) against the schema."""
+    from bench.report import load_valid
+
+    files = [f for p in (paths or (Path("submissions"),)) for f in ([p] if p.is_file() else sorted(p.rglob("*.json")))]
+    bad = 0
+    for path in files:
+        try:
+            load_valid(path)
+        except BenchError as err:
+            bad += 1
+            click.echo(str(err), err=True)
+    click.echo(f"{len(files) - bad} valid, {bad} invalid")
+    if bad:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--suite", default="smoke", show_default=True, help="Suite whose tasks form the columns.")
+@click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
+def report(suite: str, submissions: Path) -> None:
+    """Retained % of every compressed variant on a suite's tasks (kick: with the open - closed gap;
+    limit: with the free-embedding critical-n table)."""
+    from bench.report import FREE_EMBEDDING, ceiling_view, fitted_curve, format_view, load_table, suite_view
+    from bench.taskspec import SUITES
+
+    tasks = SUITES.get(suite).tasks
+    table = load_table(submissions) if submissions.exists() else None
+    view = suite_view(table, tasks) if table is not None else None
+    click.echo(format_view(view) if view is not None and not view.empty else f"no compressed results for suite {suite!r}")
+    ceiling = ceiling_view(table) if table is not None and FREE_EMBEDDING in tasks else None
+    if ceiling is not None and not ceiling.empty:
+        click.echo(f"\nfree-embedding critical n by dimension d ({fitted_curve(table)}):")
+        click.echo(ceiling.to_string(index=False, float_format=lambda v: f"{v:.0f}"))
+
+
+@cli.group()
+def site() -> None:
+    """The static leaderboard."""
+
+
+@site.command("build")
+@click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("site/_build"), show_default=True)
+def site_build(submissions: Path, out: Path) -> None:
+    """Render the leaderboard from result files into static HTML."""
+    from bench.report import format_table
+    from bench.site.build import build
+
+    index, table = build(submissions, out)
+    if not table.empty:
+        click.echo(format_table(table))
+    click.echo(f"site: {index.resolve()}")

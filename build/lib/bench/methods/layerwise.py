@@ -1,0 +1,114 @@
+"""Find a model's repeated blocks and run calibration through them one block at a time.
+
+As in the Wanda and SparseGPT references, each block sees the outputs of the already
+compressed blocks before it, and only one block's activations are held at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from bench import BenchError
+from bench.methods.calibration import CalibrationSet
+from bench.methods.llm.obs import accumulate_hessian
+from bench.methods.llm.sparsity import accumulate_sq_norms
+
+BlockVisitor = Callable[[int, nn.Module, dict[str, Tensor]], None]  # block index, block, statistics
+
+
+@dataclass(frozen=True)
+class InputStatistic:
+    """What a method gathers from each Linear layer's inputs: a starting tensor and an update."""
+
+    init: Callable[[nn.Linear], Tensor]
+    accumulate: Callable[[Tensor, Tensor], None]
+
+
+SQUARED_NORMS = InputStatistic(  # Wanda
+    init=lambda layer: torch.zeros(layer.in_features, device=layer.weight.device),
+    accumulate=accumulate_sq_norms,
+)
+HESSIAN = InputStatistic(  # SparseGPT, GPTQ
+    init=lambda layer: torch.zeros(layer.in_features, layer.in_features, device=layer.weight.device),
+    accumulate=accumulate_hessian,
+)
+
+
+def find_blocks(model: nn.Module) -> nn.ModuleList:
+    """The repeated blocks (decoder or encoder layers): of the ModuleLists of same-class modules, the
+    one holding the most Linear layers, so a list of experts inside each block never wins."""
+    candidates = [m for m in model.modules() if isinstance(m, nn.ModuleList) and len(m) > 1
+                  and len({type(child) for child in m}) == 1 and linear_layers(m[0])]
+    if not candidates:
+        raise BenchError(f"{type(model).__name__} has no repeated blocks of Linear layers to compress")
+    return max(candidates, key=lambda blocks: len(linear_layers(blocks)))
+
+
+def linear_layers(module: nn.Module) -> dict[str, nn.Linear]:
+    return {name: m for name, m in module.named_modules() if isinstance(m, nn.Linear)}
+
+
+def target_layers(model: nn.Module) -> dict[str, nn.Linear]:
+    """Every Linear inside the repeated blocks: the output head and poolers stay dense."""
+    inside = {id(m) for m in find_blocks(model).modules()}
+    return {name: m for name, m in linear_layers(model).items() if id(m) in inside}
+
+
+class _Captured(Exception):
+    pass
+
+
+def _capture_block_inputs(first_block: nn.Module, calib: CalibrationSet) -> list[tuple[tuple, dict]]:
+    captured = []
+
+    def stop(_module, args, kwargs):
+        captured.append((args, kwargs))
+        raise _Captured
+
+    handle = first_block.register_forward_pre_hook(stop, with_kwargs=True)
+    try:
+        for batch in calib.batches:
+            try:
+                calib.forward(batch)
+            except _Captured:
+                pass
+    finally:
+        handle.remove()
+    return captured
+
+
+def _hidden(output: object) -> Tensor:
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+def _with_hidden(args: tuple, kwargs: dict, hidden: Tensor) -> tuple[tuple, dict]:
+    if args:
+        return (hidden, *args[1:]), kwargs
+    return args, {**kwargs, "hidden_states": hidden}
+
+
+@torch.no_grad()
+def compress_layerwise(model: nn.Module, calib: CalibrationSet, statistic: InputStatistic,
+                       visit: BlockVisitor) -> None:
+    """For each block: gather `statistic` over the inputs of its Linear layers, let `visit`
+    compress the block, then recompute the block's outputs to feed the next block."""
+    blocks = find_blocks(model)
+    inputs = _capture_block_inputs(blocks[0], calib)
+    for index, block in enumerate(tqdm(blocks, desc="calibrating blocks", leave=False)):
+        layers = linear_layers(block)
+        stats = {name: statistic.init(layer) for name, layer in layers.items()}
+        handles = [layer.register_forward_hook(lambda _m, inp, _out, s=stats[name]: statistic.accumulate(s, inp[0]))
+                   for name, layer in layers.items()]
+        try:
+            for args, kwargs in inputs:
+                block(*args, **kwargs)
+        finally:
+            for handle in handles:
+                handle.remove()
+        visit(index, block, stats)
+        inputs = [_with_hidden(args, kwargs, _hidden(block(*args, **kwargs))) for args, kwargs in inputs]

@@ -1,0 +1,68 @@
+"""Optimal-brain-surgeon column sweep shared by SparseGPT (Frantar & Alistarh 2023) and GPTQ
+(Frantar et al. 2022): prune and/or quantize one column at a time and spread each column's error
+over the columns not yet processed, using the inverse Hessian of the layer's inputs."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from bench.methods.llm.quant import QuantGrid
+
+
+def accumulate_hessian(hessian: Tensor, inputs: Tensor) -> None:
+    """Add X^T X of the inputs (..., in_features). The scale (2/n in the papers) cancels in the sweep."""
+    flat = inputs.reshape(-1, inputs.shape[-1]).to(torch.float32)
+    hessian += flat.T @ flat
+
+
+def _inverse_hessian_cholesky(hessian: Tensor, damp: float) -> tuple[Tensor, Tensor]:
+    """Upper Cholesky factor of H^-1 after dampening; also the mask of dead (never-active) inputs."""
+    h = hessian.clone()
+    dead = torch.diag(h) == 0
+    h[dead, dead] = 1
+    h += damp * torch.mean(torch.diag(h)) * torch.eye(len(h), device=h.device)
+    inverse = torch.cholesky_inverse(torch.linalg.cholesky(h))
+    return torch.linalg.cholesky(inverse, upper=True), dead
+
+
+def obs_sweep(weight: Tensor, hessian: Tensor, *, sparsity: float = 0.0, n_m: tuple[int, int] | None = None,
+              grid: QuantGrid | None = None, group_size: int | None = None, block_size: int = 128,
+              damp: float = 0.01) -> Tensor:
+    """The compressed weight: `sparsity` (or N:M, keeping N) chosen by the OBS saliency
+    w^2 / [H^-1]_jj per block of columns, remaining weights rounded to `grid` if given."""
+    w = weight.detach().to(torch.float32).clone()
+    rows, cols = w.shape
+    hinv, dead = _inverse_hessian_cholesky(hessian.to(w.device), damp)
+    w[:, dead] = 0
+    scale = zero = None
+    for start in range(0, cols, block_size):
+        end = min(start + block_size, cols)
+        block, h_block = w[:, start:end].clone(), hinv[start:end, start:end]
+        errors = torch.zeros_like(block)
+        prune = torch.zeros_like(block, dtype=torch.bool)
+        if sparsity and not n_m:  # adaptive mask for the whole block of columns, as in SparseGPT
+            saliency = block.pow(2) / torch.diag(h_block)[None, :].pow(2)
+            n_prune = int(saliency.numel() * sparsity)
+            if n_prune:
+                prune.view(-1)[torch.topk(saliency.flatten(), n_prune, largest=False).indices] = True
+        for i in range(end - start):
+            column = start + i
+            if n_m and i % n_m[1] == 0:
+                saliency = block[:, i : i + n_m[1]].pow(2) / torch.diag(h_block)[i : i + n_m[1]][None, :].pow(2)
+                prune.scatter_(1, i + torch.topk(saliency, n_m[1] - n_m[0], dim=1, largest=False).indices, True)
+            if grid is not None and (scale is None or (group_size and column % group_size == 0)):
+                # Fitted on the weights as of this block's start, as in the GPTQ reference.
+                scale, zero = grid.fit(w[:, column : column + group_size] if group_size else w)
+            q = block[:, i].clone()
+            q[prune[:, i]] = 0
+            if grid is not None:
+                q = grid.round(q[:, None], scale, zero).flatten()
+            error = (block[:, i] - q) / h_block[i, i]
+            block[:, i:] -= error[:, None] @ h_block[i, i:][None, :]
+            block[:, i] = q
+            errors[:, i] = error
+        w[:, start:end] = block
+        w[:, end:] -= errors @ hinv[start:end, end:]
+    return w.to(weight.dtype)
+

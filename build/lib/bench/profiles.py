@@ -1,0 +1,83 @@
+"""Reference hardware profiles and the hardware a run actually sees."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from bench import BenchError
+from bench.registry import Registry
+
+
+class Profile(BaseModel):
+    """What a result was measured on: device, dtype, batch sizes and calibration budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    device: Literal["cpu", "cuda"]
+    dtype: Literal["float32", "float16", "bfloat16"]
+    threads: int | None = None  # torch intra-op threads; None leaves torch's default
+    batch_size: int  # LLM evaluation batch
+    embed_batch_size: int  # encoder batch
+    calib_samples: int  # calibration sequences (Wanda paper: 128)
+    calib_seqlen: int  # tokens per calibration sequence (Wanda paper: 2048)
+    memory_gb: float
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return getattr(torch, self.dtype)
+
+
+PROFILES: Registry[Profile] = Registry("profile")
+
+for _profile in [
+    # Small enough that `make demo` finishes in minutes on 2 cores: 16 x 512 tokens of calibration.
+    Profile(name="cpu-2c", description="2 CPU cores, 24 GB (CI and the default)", device="cpu",
+            dtype="float32", threads=2, batch_size=4, embed_batch_size=32,
+            calib_samples=16, calib_seqlen=512, memory_gb=24),
+    Profile(name="a100-80g", description="one NVIDIA A100 80 GB", device="cuda", dtype="float16",
+            batch_size=32, embed_batch_size=256, calib_samples=128, calib_seqlen=2048, memory_gb=80),
+    Profile(name="h100-80g", description="one NVIDIA H100 80 GB", device="cuda", dtype="bfloat16",
+            batch_size=32, embed_batch_size=256, calib_samples=128, calib_seqlen=2048, memory_gb=80),
+]:
+    PROFILES.add(_profile.name, _profile)
+
+
+def activate(profile: Profile) -> None:
+    """Check the machine can run the profile and apply its thread count."""
+    if profile.device == "cuda" and not torch.cuda.is_available():
+        raise BenchError(f"profile {profile.name!r} needs a CUDA device and none is visible; try --profile cpu-2c")
+    if profile.threads:
+        torch.set_num_threads(profile.threads)
+
+
+def hardware_seen() -> dict[str, object]:
+    """The hardware this process actually runs on, recorded in every result."""
+    seen: dict[str, object] = {
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        seen["gpu"] = props.name
+        seen["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
+    return seen
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -1,0 +1,56 @@
+"""Deterministic builders of task data from offline sources, hashed and cached as JSONL.
+
+A recipe returns {file name: rows}; `build` hashes the rows, so every result names the exact
+data it was scored on, and writes them once into the cache for the engines to read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.registry import Registry
+from bench.schema import write_text_atomic
+
+Rows = list[dict[str, Any]]
+RECIPES: Registry[Callable[..., dict[str, Rows]]] = Registry("recipe")
+
+
+@dataclass(frozen=True)
+class TaskData:
+    files: dict[str, Path]
+    data_hash: str
+
+    def rows(self, name: str) -> Rows:
+        with open(self.files[name], encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+
+def build(task: str, recipe: str, args: dict[str, Any], cache: Path) -> TaskData:
+    """Build (or find in the cache) the data of a task with an offline recipe."""
+    tables = RECIPES.get(recipe)(**args)
+    encoded = {name: "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows) for name, rows in tables.items()}
+    digest = hashlib.sha256()
+    for name in sorted(encoded):
+        digest.update(name.encode() + b"\0" + encoded[name].encode())
+    data_hash = digest.hexdigest()
+    folder = cache / "data" / f"{task}-{data_hash[:12]}"
+    files = {}
+    for name, text in encoded.items():
+        path = folder / f"{name}.jsonl"
+        if not path.exists():
+            write_text_atomic(path, text)
+        files[name] = path
+    return TaskData(files=files, data_hash=data_hash)
+
+
+def upstream(task: str, engine_version: str) -> TaskData:
+    """An engine's own task: its data is fetched by the engine, named here by task and engine version."""
+    return TaskData(files={}, data_hash=hashlib.sha256(f"{engine_version}:{task}".encode()).hexdigest())
+
+
+# Importing the recipe modules registers them.
+from bench.recipes import facts, limit, wiki  # noqa: E402, F401

@@ -1,0 +1,138 @@
+"""Results as a table: one row per (model, method, profile, task), with the dense parent's score."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from pydantic import ValidationError
+
+from bench import BenchError
+from bench.schema import RunResult, load_result
+
+if TYPE_CHECKING:
+    from bench.runner import Pair
+
+COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", "sparsity",
+           "bits_per_weight", "bytes_per_vector", "n_items"]
+
+
+def result_row(result: RunResult) -> dict[str, object]:
+    retained = result.retained
+    weighted = result.model.n_params > 0
+    return {
+        "task": result.task.name,
+        "metric": result.main_metric + ("" if result.higher_is_better else " (lower is better)"),
+        "model": result.model.name,
+        "method": result.method.slug,
+        "profile": result.profile,
+        "score": result.main_score,
+        "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
+        "retained_pct": 100 * retained if retained is not None else (100.0 if result.method.name == "dense" else None),
+        # dense rows: no zeros and the fp16 baseline every storage format is measured against;
+        # references without weights (BM25, free embeddings): neither
+        "sparsity": result.compression.sparsity if result.compression else (0.0 if weighted else None),
+        "bits_per_weight": result.compression.bits_per_weight if result.compression else (16.0 if weighted else None),
+        "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
+        "n_items": result.task.n_items,
+        "model_notes": result.model.notes,
+        "limited": result.task.limit is not None,
+        "metrics": result.metrics,
+    }
+
+
+def load_table(submissions: Path) -> pd.DataFrame:
+    rows = [result_row(load_valid(path)) for path in sorted(Path(submissions).rglob("*.json"))]
+    table = pd.DataFrame(rows, columns=COLUMNS + ["model_notes", "limited", "metrics"])
+    return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
+                             ignore_index=True)
+
+
+def load_valid(path: Path) -> RunResult:
+    try:
+        return load_result(path)
+    except ValueError as err:  # pydantic's ValidationError and JSON errors are ValueErrors
+        raise BenchError(f"{path} is not a valid result file ({_first_error(err)}); see `bench validate`") from None
+
+
+def _first_error(err: ValueError) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return str(err).splitlines()[0]
+
+
+def format_table(table: pd.DataFrame) -> str:
+    shown = table[COLUMNS].copy()
+    shown["retained_pct"] = shown["retained_pct"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}%")
+    shown["sparsity"] = shown["sparsity"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    shown["bits_per_weight"] = shown["bits_per_weight"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    shown["bytes_per_vector"] = shown["bytes_per_vector"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    for column in ("score", "dense"):
+        shown[column] = shown[column].map(lambda v: f"{v:.4g}")
+    return shown.to_string(index=False)
+
+
+def format_pairs(pairs: list[Pair]) -> str:
+    """The run summary: task, dense score, compressed score, retained %."""
+    return format_table(pd.DataFrame([result_row(p.compressed) for p in pairs], columns=COLUMNS))
+
+
+def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """Retained % per compressed variant (rows) and task of a suite (columns). With both closed- and
+    open-book QA present, adds LLM-KICK's contrast: the open - closed gap, in points."""
+    rows = table[table["task"].isin(tasks) & (table["method"] != "dense")]
+    if rows.empty:
+        return pd.DataFrame()
+    view = rows.pivot_table(index=["model", "method", "profile"], columns="task", values="retained_pct",
+                            aggfunc="first")
+    view = view[[t for t in tasks if t in view.columns]]
+    if {"kick_closed_qa", "kick_open_qa"} <= set(view.columns):
+        view["open_minus_closed"] = view["kick_open_qa"] - view["kick_closed_qa"]
+    facts = rows.groupby(["model", "method", "profile"])[["sparsity", "bits_per_weight"]].first()
+    return view.join(facts).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
+
+
+def format_view(view: pd.DataFrame) -> str:
+    shown = view.copy()
+    formats = {"sparsity": "{:.3f}", "bits_per_weight": "{:.2f}"}
+    for column in shown.columns:
+        if column not in ("model", "method", "profile"):
+            form = formats.get(column, "{:.1f}")
+            shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
+    return shown.to_string(index=False)
+
+
+FREE_EMBEDDING = "limit_free_embedding"
+_CRITICAL_N = re.compile(r"critical_n_d(\d+)(?:_(\w+))?")
+
+
+def ceiling_view(table: pd.DataFrame) -> pd.DataFrame:
+    """LIMIT's free-embedding table, one row per dimension d: the critical n of free vectors and of
+    each constraint, and the search's seconds (all constraints). From the latest such result."""
+    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
+    if rows.empty:
+        return pd.DataFrame()
+    metrics = rows.iloc[-1]["metrics"]
+    view: dict[int, dict[str, float]] = {}
+    for name, value in metrics.items():
+        if match := _CRITICAL_N.fullmatch(name):
+            view.setdefault(int(match[1]), {})[match[2] or "float"] = value
+    for name, value in metrics.items():
+        if name.startswith("seconds_d"):
+            dims = int(re.match(r"seconds_d(\d+)", name)[1])
+            view[dims]["seconds"] = view[dims].get("seconds", 0) + value
+    frame = pd.DataFrame([{"d": d, **view[d]} for d in sorted(view)])
+    return frame[[c for c in frame.columns if c != "seconds"] + ["seconds"]]
+
+
+def fitted_curve(table: pd.DataFrame) -> str:
+    """The polynomial fit of the latest free-embedding result, as a formula in d."""
+    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
+    if rows.empty:
+        return ""
+    metrics = rows.iloc[-1]["metrics"]
+    terms = [(int(name[len("fit_d"):]), value) for name, value in metrics.items() if name.startswith("fit_d")]
+    return "n = " + " + ".join(f"{value:.4g}" + (f" d^{power}" if power else "") for power, value in sorted(terms))

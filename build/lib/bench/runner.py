@@ -1,0 +1,279 @@
+"""The one orchestrator: model -> method -> tasks -> result files (atomic, resumable)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from bench import BenchError, backends, recipes
+from bench.assets import DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, resolve_model
+from bench.backends import TaskOutcome
+from bench.methods.base import Method, make_method
+from bench.methods.calibration import CalibrationConfig, build_calibration
+from bench.methods.embed import VectorVariant, parse_embed
+from bench.profiles import PROFILES, Profile, activate, hardware_seen
+from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, VectorFacts, load_result,
+                          model_dirname, result_path, save_result)
+from bench.taskspec import TaskSpec, resolve_tasks
+
+PACKAGES = ["bench", "torch", "transformers", "sentence-transformers", "lm_eval", "mteb", "datasets"]
+
+
+@dataclass
+class RunRequest:
+    method: str = "wanda"
+    method_params: dict[str, object] = field(default_factory=dict)  # None values = not given
+    model: str | None = None  # None: the default model of each kind the tasks need
+    parent: str | None = None  # --method none: the dense model the checkpoint `model` came from
+    suite: str | None = None
+    tasks: list[str] | None = None
+    profile: str = "cpu-2c"
+    out: Path = Path("submissions")
+    force: bool = False
+    limit: int | None = None
+    calib_samples: int | None = None
+    calib_seqlen: int | None = None
+    seed: int = 0
+    trust_remote_code: bool = False
+    embed: str | None = None  # --embed: comma-separated embedding variants (truncate:64,int8,...)
+
+
+@dataclass
+class Pair:
+    """A compressed result next to its dense parent's, for the summary table."""
+
+    dense: RunResult
+    compressed: RunResult
+
+
+@dataclass
+class Plan:
+    profile: Profile
+    method: Method
+    calibration: CalibrationConfig
+    groups: list[tuple[ModelRef, list[TaskSpec]]]  # (dense parent, its tasks)
+    embed: list[VectorVariant] = field(default_factory=list)  # embedding variants for retrieval tasks
+    checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
+
+
+def plan(request: RunRequest) -> Plan:
+    """Resolve every name up front, so bad input fails before any model loads."""
+    profile = PROFILES.get(request.profile)
+    method = make_method(request.method, request.method_params, request.seed)
+    specs = resolve_tasks(request.suite, request.tasks)
+    checkpoint = None
+    if (method.name == "none") != bool(request.parent) or (request.parent and not request.model):
+        raise BenchError("--method none evaluates a --model checkpoint as given and needs its dense --parent; "
+                         "--parent goes with --method none only")
+    if request.model:
+        if request.parent:
+            checkpoint = resolve_model(request.model, request.trust_remote_code)
+        ref = resolve_model(request.parent or request.model, request.trust_remote_code)
+        if checkpoint and checkpoint.kind != ref.kind:
+            raise BenchError(f"--model is of kind {checkpoint.kind!r} but --parent is of kind {ref.kind!r}")
+        matching = [s for s in specs if _takes(ref, s)]
+        if not matching:
+            raise BenchError(f"model {request.model!r} is of kind {ref.kind!r} and none of the tasks "
+                             f"({', '.join(s.name for s in specs)}) takes one")
+        groups = [(ref, matching)]
+    else:
+        kinds = list(dict.fromkeys(s.model_kind for s in specs))
+        groups = [(MODELS.get(DEFAULT_MODELS[k]), [s for s in specs if s.model_kind == k]) for k in kinds]
+    calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
+                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed)
+    if calibration.samples < 1 or calibration.seqlen < 8:
+        raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
+    if method.needs_calibration and (request.calib_samples or request.calib_seqlen or request.seed):
+        # Not the profile's default calibration: its own slug, so results never mix.
+        method.slug_suffix = f"-calib{calibration.samples}x{calibration.seqlen}-seed{calibration.seed}"
+    elif method.name == "random" and request.seed:
+        method.slug_suffix = f"-seed{request.seed}"
+    embed = parse_embed(request.embed) if request.embed else []
+    if embed and not any(s.is_retrieval for _, group in groups for s in group):
+        raise BenchError("--embed compresses retrieval embeddings: name an mteb task or the retrieval suite")
+    if embed and any(ref.kind == "encoder" and not ref.weights for ref, _ in groups):
+        raise BenchError("--embed compresses embeddings, and BM25 ranks by term statistics: it has no vectors")
+    return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
+                embed=embed)
+
+
+def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
+    return _execute(request, plan(request), log)
+
+
+def run_all(requests: list[RunRequest], log: Callable[[str], None] = print) -> list[Pair]:
+    """Several variants (a sweep): every request is checked before any runs; the dense parent's
+    results, written by the first, are reused by the rest."""
+    plans = [plan(request) for request in requests]
+    return [pair for request, p in zip(requests, plans) for pair in _execute(request, p, log)]
+
+
+def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[Pair]:
+    activate(p.profile)
+    dense = make_method("dense", {})
+    pairs = []
+    for ref, specs in p.groups:
+        data = {s.name: task_data(s) for s in specs}
+        dense_results = _run_variant(request, p, ref, dense, specs, data, {}, log)
+        pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
+                  for s in specs for target in _targets(s, p) if target[1] and target in dense_results]
+        if p.method.name == "dense":
+            continue
+        if not ref.weights:
+            log(f"[{p.method.slug()}] {ref.name} has no weights to compress: only its reference row runs")
+            continue
+        compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
+        pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
+                  for s in specs for target in _targets(s, p) if target in compressed]
+    return pairs
+
+
+def _takes(ref: ModelRef, spec: TaskSpec) -> bool:
+    """Whether the model can run the task: its kind, and BM25 (an encoder without vectors) only ranks."""
+    return spec.model_kind == ref.kind and (ref.weights or ref.kind != "encoder" or spec.is_retrieval)
+
+
+def task_data(spec: TaskSpec) -> recipes.TaskData:
+    if spec.upstream:
+        return recipes.upstream(spec.upstream, f"{spec.backend} {importlib.metadata.version(spec.backend)}")
+    return recipes.build(spec.name, spec.recipe, spec.recipe_args, cache_dir())
+
+
+def _finished(path: Path, spec: TaskSpec, data_hash: str, limit: int | None) -> RunResult | None:
+    """A result counts as done only if it scored this exact task version, data and item limit."""
+    if not path.exists():
+        return None
+    try:
+        result = load_result(path)
+    except ValueError:
+        return None  # unreadable or from an older schema: redo it
+    task = result.task
+    return result if (task.version, task.data_hash, task.limit) == (spec.version, data_hash, limit) else None
+
+
+Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: the model's own vectors)
+
+
+def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
+    vector_variants = p.embed if spec.is_retrieval else []  # vectors are compressed for an index
+    return [(spec.name, None)] + [(spec.name, v) for v in vector_variants]
+
+
+def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
+                 data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
+                 log: Callable[[str], None]) -> dict[Target, RunResult]:
+    """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
+    by_name = {s.name: s for s in specs}
+    slug_of = {}
+    results: dict[Target, RunResult] = {}
+    todo: dict[str, list[VectorVariant | None]] = {}
+    for spec in specs:
+        for target in _targets(spec, p):
+            variant = target[1]
+            slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")
+            path = result_path(request.out, model_dirname(ref.name), slug_of[target], p.profile.name, spec.name)
+            done = None if request.force else _finished(path, spec, data[spec.name].data_hash, request.limit)
+            if done:
+                results[target] = done
+                log(f"[{slug_of[target]}] {ref.name} {spec.name}: done already ({path})")
+            else:
+                todo.setdefault(spec.name, []).append(variant)
+    if not todo:
+        return results
+
+    source = p.checkpoint if p.checkpoint and method.name == "none" else ref
+    log(f"[{method.slug()}] loading {source.name} ({p.profile.dtype} on {p.profile.device})")
+    model = load_model(source, p.profile.torch_dtype, p.profile.device)
+    if source is not ref:  # a pre-compressed checkpoint is listed under its parent's name
+        model.info = model.info.model_copy(update={"name": ref.name, "notes": f"pre-compressed checkpoint {source.source}"})
+    calib = None
+    if method.needs_calibration:
+        calib = build_calibration(model, p.calibration, p.profile.batch_size, p.profile.device)
+    started = time.perf_counter()
+    facts = method.compress(model, calib)
+    compress_seconds = time.perf_counter() - started if method.name != "dense" else None
+    if facts:
+        log(f"[{method.slug()}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
+            f"measured sparsity {facts.sparsity:.3f}")
+
+    for name, variants in todo.items():
+        spec = by_name[name]
+        log(f"[{method.slug()}] {ref.name} {name}: evaluating")
+        for variant, outcome, vector_facts, seconds in _evaluate(spec, model, data[name], p, request.limit, variants, log):
+            target = (name, variant)
+            slug = slug_of[target]
+            # Vector variants of the dense weights pair with the dense float result of this same run.
+            reference = dense.get((name, None)) or (results.get((name, None)) if variant else None)
+            result = RunResult(
+                model=model.info,
+                method={"name": method.name, "params": method.params.model_dump(), "slug": slug},
+                task=TaskInfo(name=name, version=spec.version, backend=spec.backend,
+                              data_hash=data[name].data_hash, n_items=outcome.n_items,
+                              limit=request.limit, engine_version=outcome.engine_version),
+                profile=p.profile.name, hardware=hardware_seen(),
+                main_metric=spec.main_metric, higher_is_better=spec.higher_is_better,
+                main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics,
+                dense_reference=DenseReference(
+                    main_score=reference.main_score,
+                    path=str(paths_for(request.out, reference).relative_to(request.out)),
+                ) if reference else None,
+                compression=facts, calibration=calib.record if calib else None, vectors=vector_facts,
+                efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=seconds),
+                environment=environment(request.seed), date=datetime.now(timezone.utc),
+            )
+            path = paths_for(request.out, result)
+            save_result(result, path)
+            results[target] = result
+            log(f"[{slug}] {ref.name} {name}: {spec.main_metric} = {result.main_score:.4g} -> {path}")
+    return results
+
+
+def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Plan, limit: int | None,
+              variants: list[VectorVariant | None], log: Callable[[str], None]) -> Iterator[tuple[VectorVariant | None, TaskOutcome,
+                                                                        VectorFacts | None, float]]:
+    """(variant, outcome, vector facts, seconds) per requested variant. With embedding variants the
+    model encodes each text once and every variant, the float one included, searches those vectors."""
+    if variants == [None] and not (spec.is_retrieval and p.embed):
+        started = time.perf_counter()
+        outcome = backends.evaluate(spec, model, data, p.profile, limit)
+        yield None, outcome, None, time.perf_counter() - started
+        return
+    from bench.backends.embed_search import evaluate_variants
+
+    for found in evaluate_variants(spec, model.module, data, p.profile.embed_batch_size, limit, variants):
+        if found.outcome is None:
+            log(f"[{found.variant.slug}] {spec.name}: skipped, {found.skipped}")
+        else:
+            yield found.variant, found.outcome, found.facts, found.seconds
+
+
+def paths_for(root: Path, result: RunResult) -> Path:
+    return result_path(root, result.model.dirname, result.method.slug, result.profile, result.task.name)
+
+
+def environment(seed: int) -> Environment:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return Environment(python=platform.python_version(), packages=versions, git_hash=_git_hash(), seed=seed)
+
+
+def _git_hash() -> str | None:
+    repo = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")

@@ -1,0 +1,165 @@
+"""Result schema v1: one JSON file per (model, method slug, profile, task), written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ModelKind = Literal["causal-lm", "encoder", "free-embedding"]  # the last: vectors optimised directly
+Backend = Literal["lm_eval", "mteb", "limit"]  # the engine a task runs on (limit: the free-embedding search)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelInfo(Strict):
+    name: str  # hub-style "org/name"; local checkpoints are "local/<dir>"
+    source: str  # where the weights came from: hub id, path or package
+    revision: str | None = None
+    kind: ModelKind
+    n_params: int
+    notes: str = ""  # shown on the leaderboard, e.g. "weights dequantized from a Q4_1 GGUF"
+
+    @property
+    def dirname(self) -> str:
+        return model_dirname(self.name)
+
+
+class MethodInfo(Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    slug: str
+
+
+class TaskInfo(Strict):
+    name: str
+    version: int
+    backend: Backend
+    data_hash: str  # sha256 of the task data as evaluated
+    n_items: int
+    limit: int | None = None  # set when the run scored only the first `limit` items
+    engine_version: str
+
+
+class Calibration(Strict):
+    source: str
+    samples: int
+    seqlen: int
+    seed: int
+    data_hash: str  # sha256 of the calibration token ids
+
+
+class CompressionFacts(Strict):
+    """Measured on the compressed weights, never copied from the requested params."""
+
+    target_layers: int
+    target_params: int
+    sparsity: float  # zeros / weights over the compressed layers
+    param_sparsity: float  # zeros / all parameters of the model
+    storage_format: str  # how the compressed layers would be stored (bench.methods.storage)
+    storage_bytes: int  # bytes of the compressed layers in that format
+    dense_bytes: int  # the same layers as dense fp16
+    bits_per_weight: float  # 8 * storage_bytes / target_params, overheads included
+    excluded_layers: list[str] = Field(default_factory=list)
+
+
+class VectorFacts(Strict):
+    """What the stored embeddings cost, measured on the index built for the task."""
+
+    codec: str  # "float" or an --embed variant's slug
+    dims: int  # stored dimensions (bits for binary, codes for pq)
+    bytes_per_vector: float
+    index_bytes: int  # the corpus's vectors plus the codec's own tables (ranges, codebooks, projections)
+    query_latency_ms_p50: float  # exact search of one query against the index, this machine
+
+
+class DenseReference(Strict):
+    main_score: float
+    path: str  # the dense parent's result file, relative to the submissions root
+
+
+class Efficiency(Strict):
+    compress_seconds: float | None = None
+    eval_seconds: float
+
+
+class Environment(Strict):
+    python: str
+    packages: dict[str, str]
+    git_hash: str | None
+    seed: int
+
+
+class RunResult(Strict):
+    schema_version: Literal[1] = 1
+    model: ModelInfo
+    method: MethodInfo
+    task: TaskInfo
+    profile: str
+    hardware: dict[str, Any]
+    main_metric: str
+    higher_is_better: bool
+    main_score: float
+    metrics: dict[str, float]
+    dense_reference: DenseReference | None = None
+    compression: CompressionFacts | None = None
+    calibration: Calibration | None = None
+    vectors: VectorFacts | None = None
+    efficiency: Efficiency
+    environment: Environment
+    date: datetime
+
+    @property
+    def retained(self) -> float | None:
+        """Compressed score as a fraction of the dense parent's (inverted for lower-is-better)."""
+        if self.dense_reference is None:
+            return None
+        return retained_fraction(self.main_score, self.dense_reference.main_score, self.higher_is_better)
+
+
+def retained_fraction(score: float, dense: float, higher_is_better: bool) -> float | None:
+    num, den = (score, dense) if higher_is_better else (dense, score)
+    return num / den if den else None
+
+
+def model_dirname(name: str) -> str:
+    return name.replace("/", "__")
+
+
+def result_path(root: Path, model_dirname: str, method_slug: str, profile: str, task: str) -> Path:
+    return Path(root) / model_dirname / method_slug / profile / f"{task}.json"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temp file in the same directory, then rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def save_result(result: RunResult, path: Path) -> None:
+    write_json_atomic(path, result.model_dump(mode="json"))
+
+
+def load_result(path: Path) -> RunResult:
+    return RunResult.model_validate_json(Path(path).read_text())
