@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Nothing is fetched from a model or data hub in the demo or the tests.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test test-fast bench clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ demo: venv
 
 test: venv
 	$(OFFLINE) $(BIN)/python -m pytest -q
+
+# Everything but the few tests that run the real default models (marked `real`).
+test-fast: venv
+	$(OFFLINE) $(BIN)/python -m pytest -q -m "not real"
 
 bench: venv
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_methods

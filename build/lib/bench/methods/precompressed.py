@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 
 from pydantic import field_validator
+from torch import Tensor
 
 from bench import BenchError
 from bench.assets import LoadedModel
-from bench.methods.base import Method, NoParams, measure_facts, register
+from bench.methods.base import Method, register
 from bench.methods.calibration import CalibrationSet
+from bench.methods.params import NoParams
 from bench.methods.storage import dense_bytes, sparse_bytes
 from bench.schema import CompressionFacts
 
@@ -28,6 +30,10 @@ class LabelParams(NoParams):
     def slug(self) -> str:
         return self.label
 
+    def storage(self, weight: Tensor) -> tuple[str, int]:
+        """Zeros in the checkpoint are seen; packed quantization is not."""
+        return min(("dense fp16", dense_bytes(weight)), sparse_bytes(weight), key=lambda fact: fact[1])
+
 
 @register
 class Precompressed(Method):
@@ -37,7 +43,10 @@ class Precompressed(Method):
     Params = LabelParams
 
     def compress(self, model: LoadedModel, calib: CalibrationSet | None) -> CompressionFacts | None:
-        try:  # measured from the checkpoint's Linear weights: zeros count, quantization is not seen
-            return measure_facts(model, lambda w: min(("dense fp16", dense_bytes(w)), sparse_bytes(w), key=lambda f: f[1]))
+        try:  # measured from the checkpoint's Linear weights, left as they are
+            return super().compress(model, calib)
         except BenchError:
             return None  # no plain Linear blocks (e.g. packed quantized kernels): facts unknown
+
+    def compress_weight(self, weight: Tensor, statistic: Tensor | None, block: int, n_blocks: int) -> Tensor:
+        return weight

@@ -56,5 +56,6 @@ def prune_mask(scores: Tensor, sparsity: float, pattern: tuple[int, int] | None,
     return n_m_mask(scores, *pattern) if pattern else unstructured_mask(scores, sparsity, per_row)
 
 
-def apply_mask(weight: Tensor, keep: Tensor) -> None:
-    weight.data.mul_(keep.to(weight.dtype))
+def masked(weight: Tensor, keep: Tensor) -> Tensor:
+    """The weight with the pruned entries set to zero."""
+    return weight * keep.to(weight.dtype)

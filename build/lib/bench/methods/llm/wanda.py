@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from bench.assets import LoadedModel
-from bench.methods.base import Method, PruneParams, measure_facts, register
-from bench.methods.calibration import CalibrationSet
-from bench.methods.layerwise import SQUARED_NORMS, compress_layerwise, find_blocks, linear_layers
-from bench.methods.llm.sparsity import apply_mask, prune_mask, wanda_scores
-from bench.schema import CompressionFacts
+from bench.methods.base import Method, register
+from bench.methods.layerwise import SQUARED_NORMS
+from bench.methods.llm.sparsity import masked, prune_mask, wanda_scores
+from bench.methods.params import PruneParams
 
 
 @register
@@ -18,17 +16,9 @@ class Wanda(Method):
 
     name = "wanda"
     Params = PruneParams
-    needs_calibration = True
+    statistic = SQUARED_NORMS
 
-    def compress(self, model: LoadedModel, calib: CalibrationSet | None) -> CompressionFacts:
-        assert calib is not None, "wanda needs calibration data"
-        n_blocks = len(find_blocks(model.module))
-
-        def prune_block(index: int, block: nn.Module, sq_norms: dict[str, Tensor]) -> None:
-            sparsity = self.params.block_sparsity(index, n_blocks)
-            for name, layer in linear_layers(block).items():
-                scores = wanda_scores(layer.weight, sq_norms[name])
-                apply_mask(layer.weight, prune_mask(scores, sparsity, self.params.n_m, per_row=True))
-
-        compress_layerwise(model.module, calib, SQUARED_NORMS, prune_block)
-        return measure_facts(model, self.params.storage)
+    def compress_weight(self, weight: Tensor, statistic: Tensor | None, block: int, n_blocks: int) -> Tensor:
+        scores = wanda_scores(weight, statistic)
+        return masked(weight, prune_mask(scores, self.params.block_sparsity(block, n_blocks), self.params.n_m,
+                                         per_row=True))
