@@ -64,3 +64,13 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temp_file(tmp_path, mon
         schema.write_json_atomic(path, {"new": True})
     assert json.loads(path.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_written_files_and_folders_are_readable_by_others(tmp_path):
+    old_umask = os.umask(0o077)  # a strict umask must not leak into shared results or a deployed site
+    try:
+        schema.write_json_atomic(tmp_path / "a" / "b" / "r.json", {"x": 1})
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "a" / "b" / "r.json").stat().st_mode & 0o777 == 0o644
+    assert [(tmp_path / d).stat().st_mode & 0o777 for d in ("a", "a/b")] == [0o755, 0o755]
