@@ -62,7 +62,7 @@ def reference_obs(weight: Tensor, hessian: Tensor, *, sparsity: float = 0.0, n_m
     h[dead, dead] = 1
     w[:, dead] = 0
     h += damp * h.diagonal().mean() * torch.eye(len(h), dtype=h.dtype)
-    rows, cols = w.shape
+    cols = w.shape[1]
     remaining_inverse = [torch.linalg.inv(h[j:, j:]) for j in range(cols)]  # H_F^-1, F = {j, ...}
 
     def saliency(start: int, end: int) -> Tensor:
