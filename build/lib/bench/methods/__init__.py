@@ -1,5 +1,0 @@
-"""Compression methods; importing this package registers them all."""
-
-from bench.methods.base import METHODS, Method  # noqa: F401
-from bench.methods import precompressed  # noqa: F401
-from bench.methods.llm import gptq, lowrank, magnitude, random_pruning, rtn, sparsegpt, wanda  # noqa: F401
