@@ -8,7 +8,8 @@ from bench.assets import LoadedModel, load_model, resolve_model
 from bench.methods.base import make_method
 from bench.methods.llm.sparsity import n_m_mask
 from bench.methods.storage import n_m_bytes
-from bench.schema import ModelInfo
+from bench.report import load_table, result_row, suite_view
+from bench.schema import CompressionFacts, ModelInfo, RunResult, VectorFacts
 
 
 def test_n_m_storage_counts_every_slot_even_when_kept_values_are_zero():
@@ -76,3 +77,74 @@ def test_expert_weights_no_linear_holds_are_listed_and_counted_dense(tiny_moe):
     assert facts.sparsity == pytest.approx(zeros / (facts.target_params + facts.untouched_params), abs=1e-3)
     assert facts.sparsity < 0.25
     assert facts.model_bytes == facts.storage_bytes + 2 * (facts.model_params - facts.target_params)
+
+
+def _result(method: str, compression=None, codec: str | None = None) -> RunResult:
+    vectors = VectorFacts(codec=codec, dims=32, bytes_per_vector=32.0, index_bytes=320,
+                          query_latency_ms_p50=0.1) if codec else None
+    return RunResult.model_validate({
+        "model": {"name": "org/enc", "source": "x", "kind": "encoder", "n_params": 1000},
+        "method": {"name": method.split("-")[0].split("+")[0], "params": {}, "slug": method},
+        "task": {"name": "wiki_retrieval", "version": 1, "backend": "mteb", "data_hash": "h", "n_items": 5,
+                 "engine_version": "mteb"},
+        "profile": "cpu-2c", "hardware": {}, "main_metric": "ndcg_at_10", "higher_is_better": True,
+        "main_score": 0.5, "metrics": {"ndcg_at_10": 0.5},
+        "dense_reference": None if method == "dense" else {"main_score": 0.6, "path": "d.json"},
+        "compression": compression, "vectors": vectors,
+        "efficiency": {"eval_seconds": 1.0}, "environment": {"python": "3", "packages": {}, "git_hash": None, "seed": 0},
+        "date": "2025-01-01T00:00:00Z",
+    })
+
+
+FACTS = CompressionFacts(target_layers=2, target_params=800, sparsity=0.5, param_sparsity=0.4,
+                         storage_format="bitmask", storage_bytes=900, dense_bytes=1600, bits_per_weight=9.0,
+                         model_params=1000, model_bytes=1300, model_bits_per_weight=10.4, untouched_params=0,
+                         untouched_weights=[])
+
+
+def test_rows_say_what_their_weights_and_vectors_cost():
+    dense = result_row(_result("dense"))
+    assert (dense["model_bits_per_weight"], dense["layer_bits_per_weight"], dense["bytes_per_vector"]) == (16, 16, None)
+    vector_only = result_row(_result("dense+int8", codec="int8"))  # the encoder's weights were not touched
+    assert vector_only["bytes_per_vector"] == 32
+    assert vector_only["model_bits_per_weight"] is None and vector_only["sparsity"] is None
+    both = result_row(_result("wanda-sp0.5+int8", compression=FACTS, codec="int8"))
+    assert (both["model_bits_per_weight"], both["layer_bits_per_weight"], both["bytes_per_vector"]) == (10.4, 9, 32)
+    unread = result_row(_result("none-packed"))  # a checkpoint whose packed kernels bench cannot read
+    assert unread["model_bits_per_weight"] is None
+
+
+def test_old_result_files_without_the_whole_model_figure_still_load():
+    old = FACTS.model_dump(exclude={"model_params", "model_bytes", "model_bits_per_weight", "untouched_params",
+                                    "untouched_weights"})
+    row = result_row(_result("wanda-sp0.5", compression=old))
+    assert row["layer_bits_per_weight"] == 9 and row["model_bits_per_weight"] is None
+
+
+def test_report_and_site_show_the_whole_model_figure_and_bytes_per_vector(tmp_path):
+    import re
+
+    from click.testing import CliRunner
+
+    from bench.cli import cli
+    from bench.schema import save_result
+    from bench.site.build import build
+
+    variants = [_result("dense"), _result("dense+binary", codec="binary"), _result("wanda-sp0.5", compression=FACTS)]
+    for result in variants:
+        for task in ("wiki_retrieval", "pydoc_retrieval"):
+            named = result.model_copy(update={"task": result.task.model_copy(update={"name": task})})
+            save_result(named, tmp_path / "subs" / result.method.slug / f"{task}.json")
+
+    view = suite_view(load_table(tmp_path / "subs"), ["wiki_retrieval", "pydoc_retrieval"])
+    rows = view.set_index("method")
+    assert rows.loc["wanda-sp0.5", "model_bits_per_weight"] == 10.4
+    assert rows.loc["dense+binary", "bytes_per_vector"] == 32
+    report = CliRunner().invoke(cli, ["report", "--suite", "retrieval", "--submissions", str(tmp_path / "subs")])
+    assert report.exit_code == 0 and "model_bits_per_weight" in report.output and "10.40" in report.output
+
+    html = build(tmp_path / "subs", tmp_path / "site")[0].read_text()
+    assert "bits/weight (whole model)" in html and "bits/weight (compressed layers)" in html
+    assert "bytes/vector" in html and "10.40" in html
+    vector_rows = re.findall(r"<tr[^>]*>\s*<td>org/enc</td><td>dense\+binary.*?</tr>", html, re.S)
+    assert vector_rows and all("32" in row and "16.00" not in row for row in vector_rows)
