@@ -15,13 +15,32 @@ from bench.schema import RunResult, load_result
 if TYPE_CHECKING:
     from bench.runner import Pair
 
-COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", "sparsity",
-           "bits_per_weight", "bytes_per_vector", "n_items"]
+# What a variant stores: weight facts (bits per weight over the whole model and over the compressed
+# layers alone) and, for embedding variants, the bytes of one stored vector.
+FACT_COLUMNS = ["sparsity", "model_bits_per_weight", "layer_bits_per_weight", "bytes_per_vector"]
+COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", *FACT_COLUMNS, "n_items"]
+FACT_FORMATS = {"sparsity": "{:.3f}", "model_bits_per_weight": "{:.2f}", "layer_bits_per_weight": "{:.2f}",
+                "bytes_per_vector": "{:g}"}
+# The dense parent is the fp16 baseline every storage format is measured against.
+DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
+
+
+def weight_facts(result: RunResult) -> dict[str, float | None]:
+    """Sparsity and bits per weight of a row. Rows that compressed no weights show none: a vector
+    variant of the dense weights, a checkpoint whose packed kernels bench cannot read, a reference
+    without weights (BM25, free embeddings)."""
+    facts = result.compression
+    if facts:
+        return {"sparsity": facts.sparsity, "model_bits_per_weight": facts.model_bits_per_weight,
+                "layer_bits_per_weight": facts.bits_per_weight}
+    float_vectors = result.vectors is None or result.vectors.codec == "float"
+    if result.method.name == "dense" and float_vectors and result.model.n_params > 0:
+        return DENSE_BASELINE
+    return dict.fromkeys(DENSE_BASELINE)
 
 
 def result_row(result: RunResult) -> dict[str, object]:
     retained = result.retained
-    weighted = result.model.n_params > 0
     return {
         "task": result.task.name,
         "metric": result.main_metric + ("" if result.higher_is_better else " (lower is better)"),
@@ -31,10 +50,7 @@ def result_row(result: RunResult) -> dict[str, object]:
         "score": result.main_score,
         "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
         "retained_pct": 100 * retained if retained is not None else (100.0 if result.method.name == "dense" else None),
-        # dense rows: no zeros and the fp16 baseline every storage format is measured against;
-        # references without weights (BM25, free embeddings): neither
-        "sparsity": result.compression.sparsity if result.compression else (0.0 if weighted else None),
-        "bits_per_weight": result.compression.bits_per_weight if result.compression else (16.0 if weighted else None),
+        **weight_facts(result),
         "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
         "n_items": result.task.n_items,
         "model_notes": result.model.notes,
@@ -67,9 +83,8 @@ def _first_error(err: ValueError) -> str:
 def format_table(table: pd.DataFrame) -> str:
     shown = table[COLUMNS].copy()
     shown["retained_pct"] = shown["retained_pct"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}%")
-    shown["sparsity"] = shown["sparsity"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-    shown["bits_per_weight"] = shown["bits_per_weight"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-    shown["bytes_per_vector"] = shown["bytes_per_vector"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    for column, form in FACT_FORMATS.items():
+        shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     for column in ("score", "dense"):
         shown[column] = shown[column].map(lambda v: f"{v:.4g}")
     return shown.to_string(index=False)
@@ -82,7 +97,8 @@ def format_pairs(pairs: list[Pair]) -> str:
 
 def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     """Retained % per compressed variant (rows) and task of a suite (columns). With both closed- and
-    open-book QA present, adds LLM-KICK's contrast: the open - closed gap, in points."""
+    open-book QA present, adds LLM-KICK's contrast: the open - closed gap, in points. Then the fact
+    columns that any variant has (bytes per vector only with embedding variants)."""
     rows = table[table["task"].isin(tasks) & (table["method"] != "dense")]
     if rows.empty:
         return pd.DataFrame()
@@ -91,16 +107,15 @@ def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     view = view[[t for t in tasks if t in view.columns]]
     if {"kick_closed_qa", "kick_open_qa"} <= set(view.columns):
         view["open_minus_closed"] = view["kick_open_qa"] - view["kick_closed_qa"]
-    facts = rows.groupby(["model", "method", "profile"])[["sparsity", "bits_per_weight"]].first()
+    facts = rows.groupby(["model", "method", "profile"])[FACT_COLUMNS].first().dropna(axis=1, how="all")
     return view.join(facts).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
 
 
 def format_view(view: pd.DataFrame) -> str:
     shown = view.copy()
-    formats = {"sparsity": "{:.3f}", "bits_per_weight": "{:.2f}"}
     for column in shown.columns:
         if column not in ("model", "method", "profile"):
-            form = formats.get(column, "{:.1f}")
+            form = FACT_FORMATS.get(column, "{:.1f}")
             shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     return shown.to_string(index=False)
 

@@ -200,7 +200,11 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     compress_seconds = time.perf_counter() - started if method.name != "dense" else None
     if facts:
         log(f"[{method.slug()}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
-            f"measured sparsity {facts.sparsity:.3f}")
+            f"measured sparsity {facts.sparsity:.3f}, {facts.bits_per_weight:.2f} bits/weight in those layers, "
+            f"{facts.model_bits_per_weight:.2f} over the whole model")
+        if facts.untouched_params:
+            log(f"[{method.slug()}] left {facts.untouched_params} weights in the blocks dense, outside any Linear "
+                f"layer ({len(facts.untouched_weights)} tensors, e.g. {facts.untouched_weights[0]})")
 
     for name, variants in todo.items():
         spec = by_name[name]

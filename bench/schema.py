@@ -57,17 +57,23 @@ class Calibration(Strict):
 
 
 class CompressionFacts(Strict):
-    """Measured on the compressed weights, never copied from the requested params."""
+    """Measured on the compressed weights, never copied from the requested params. Fields that are
+    None come from files written before bench measured them."""
 
     target_layers: int
     target_params: int
-    sparsity: float  # zeros / weights over the compressed layers
+    sparsity: float  # zeros / weights inside the repeated blocks: compressed layers + untouched weights
     param_sparsity: float  # zeros / all parameters of the model
     storage_format: str  # how the compressed layers would be stored (bench.methods.storage)
     storage_bytes: int  # bytes of the compressed layers in that format
     dense_bytes: int  # the same layers as dense fp16
-    bits_per_weight: float  # 8 * storage_bytes / target_params, overheads included
-    excluded_layers: list[str] = Field(default_factory=list)
+    bits_per_weight: float  # compressed layers only: 8 * storage_bytes / target_params, overheads included
+    model_params: int | None = None  # every parameter of the model, tied weights once
+    model_bytes: int | None = None  # compressed layers in their format, every other parameter as fp16
+    model_bits_per_weight: float | None = None  # whole model: 8 * model_bytes / model_params
+    untouched_params: int | None = None  # weights inside the blocks no method reached (e.g. 3-D MoE experts)
+    untouched_weights: list[str] | None = None  # their names; counted as dense in sparsity and the model figure
+    excluded_layers: list[str] = Field(default_factory=list)  # Linear layers outside the blocks, left dense
 
 
 class VectorFacts(Strict):

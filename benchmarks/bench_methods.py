@@ -63,14 +63,15 @@ def main(model: str, profile: str, task: str, limit: int | None, methods: str | 
             (pair,) = run(RunRequest(method=name, method_params=params, **base), log=lambda _line: None)
             c = pair.compressed
             rows.append((c.method.slug, c.main_score, 100 * c.retained, c.compression.sparsity,
-                         c.compression.bits_per_weight, c.efficiency.compress_seconds, time.perf_counter() - started))
+                         c.compression.bits_per_weight, c.compression.model_bits_per_weight,
+                         c.efficiency.compress_seconds, time.perf_counter() - started))
         dense = pair.dense
     click.echo(f"{dense.model.name} on {task} ({dense.task.n_items} items), profile {profile}; "
                f"dense {dense.main_metric} {dense.main_score:.4g}; one calibration forward pass {forward:.1f} s")
-    click.echo(f"{'method':28} {dense.main_metric:>16} {'retained':>9} {'sparsity':>9} {'bits/w':>7} "
-               f"{'compress s':>11} {'x forward':>10} {'total s':>8}")
-    for slug, score, retained, sparsity, bits, seconds, total in rows:
-        click.echo(f"{slug:28} {score:16.4g} {retained:8.1f}% {sparsity:9.3f} {bits:7.2f} "
+    click.echo(f"{'method':28} {dense.main_metric:>16} {'retained':>9} {'sparsity':>9} {'bits/w layers':>13} "
+               f"{'bits/w model':>12} {'compress s':>11} {'x forward':>10} {'total s':>8}")
+    for slug, score, retained, sparsity, layer_bits, model_bits, seconds, total in rows:
+        click.echo(f"{slug:28} {score:16.4g} {retained:8.1f}% {sparsity:9.3f} {layer_bits:13.2f} {model_bits:12.2f} "
                    f"{seconds:11.1f} {seconds / forward:10.2f} {total:8.1f}")
 
 

@@ -101,7 +101,7 @@ class PruneParams(NoParams):
         return f"sched{self.schedule.replace(':', 'to')}" if self.schedule else f"sp{self.target_sparsity:g}"
 
     def storage(self, weight: Tensor) -> tuple[str, int]:
-        return n_m_bytes(weight, self.n_m[1]) if self.n_m else sparse_bytes(weight)
+        return n_m_bytes(weight, *self.n_m) if self.n_m else sparse_bytes(weight)
 
 
 class QuantFields(NoParams):
@@ -155,7 +155,7 @@ class SparseQuantParams(PruneParams, QuantFields):
     def storage(self, weight: Tensor) -> tuple[str, int]:
         if not self.bits:
             return PruneParams.storage(self, weight)
-        fmt, stored = n_m_bytes(weight, self.n_m[1], self.bits) if self.n_m else sparse_bytes(weight, self.bits)
+        fmt, stored = n_m_bytes(weight, *self.n_m, self.bits) if self.n_m else sparse_bytes(weight, self.bits)
         return f"{fmt}, int{self.bits} values + scales", stored + scale_bytes(weight, self.bits, self.group_size)
 
 

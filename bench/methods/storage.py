@@ -29,10 +29,14 @@ def sparse_bytes(weight: Tensor, value_bits: float = 8 * VALUE_BYTES) -> tuple[s
     return ("bitmask", bitmask) if bitmask <= csr else ("csr", csr)
 
 
-def n_m_bytes(weight: Tensor, m: int, value_bits: float = 8 * VALUE_BYTES) -> tuple[str, int]:
-    """N:M: the kept values plus a log2(M)-bit position per kept value (2 bits for 2:4)."""
-    nnz = int((weight != 0).sum())
-    return f"n:m values + {math.ceil(math.log2(m))}-bit indices", math.ceil(nnz * (value_bits + math.ceil(math.log2(m))) / 8)
+def n_m_bytes(weight: Tensor, n: int, m: int, value_bits: float = 8 * VALUE_BYTES) -> tuple[str, int]:
+    """N:M: every group of M inputs stores N value slots and a log2(M)-bit position per slot (2 bits
+    for 2:4), whatever the kept values are: a kept weight that is zero (pruned by chance or rounded
+    to 0) still fills its slot, so the size follows from the shape, not from the nonzeros."""
+    rows, cols = weight.shape
+    slots = rows * math.ceil(cols / m) * n
+    index_bits = math.ceil(math.log2(m))
+    return f"n:m values + {index_bits}-bit indices", math.ceil(slots * (value_bits + index_bits) / 8)
 
 
 def scale_bytes(weight: Tensor, bits: int, group_size: int | None) -> int:

@@ -8,28 +8,39 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bench.report import ceiling_view, fitted_curve, load_table, suite_view
+from bench.report import FACT_COLUMNS, ceiling_view, fitted_curve, load_table, suite_view
 from bench.resources import resource_dir
 from bench.taskspec import SUITES
 from bench.schema import write_text_atomic
+
+# Each fact column's header, which says what the figure covers, and its printf format.
+FACT_DISPLAY = {"sparsity": ("sparsity", "%.3f"), "model_bits_per_weight": ("bits/weight (whole model)", "%.2f"),
+                "layer_bits_per_weight": ("bits/weight (compressed layers)", "%.2f"),
+                "bytes_per_vector": ("bytes/vector", "%g")}
+
+
+def _facts_present(rows: pd.DataFrame) -> list[str]:
+    """The fact columns at least one row has a value in (bytes per vector only for embedding variants)."""
+    return [c for c in FACT_COLUMNS if c in rows.columns and rows[c].notna().any()]
 
 
 def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
     table = load_table(submissions) if Path(submissions).exists() else pd.DataFrame()
     env = Environment(loader=FileSystemLoader(resource_dir("site") / "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    tasks = [(task, rows.to_dict("records")) for task, rows in table.groupby("task", sort=True)] if len(table) else []
+    tasks = ([(task, _facts_present(rows), rows.to_dict("records")) for task, rows in table.groupby("task", sort=True)]
+             if len(table) else [])
     notes = sorted({n for n in table.get("model_notes", []) if n}) if len(table) else []
     suites = []
     for name, suite in SUITES.items():
         view = suite_view(table, suite.tasks) if len(table) else pd.DataFrame()
-        columns = [c for c in view.columns if c not in ("model", "method", "profile", "sparsity", "bits_per_weight")]
+        columns = [c for c in view.columns if c not in ("model", "method", "profile", *FACT_COLUMNS)]
         if len(columns) >= 2:  # a view of one task repeats that task's own table
             suites.append({"name": name, "description": suite.description, "columns": columns,
-                           "rows": view.to_dict("records")})
+                           "facts": _facts_present(view), "rows": view.to_dict("records")})
     ceiling = ceiling_view(table)
     html = env.get_template("index.html.j2").render(
-        tasks=tasks, suites=suites, notes=notes, n_results=len(table),
+        tasks=tasks, suites=suites, fact_display=FACT_DISPLAY, notes=notes, n_results=len(table),
         ceiling=ceiling.to_dict("records"), ceiling_columns=list(ceiling.columns), curve=fitted_curve(table),
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
