@@ -35,7 +35,7 @@ class TaskSpec(BaseModel):
     # None: the first filter lm-eval reports for it ("none" for a task without a filter_list)
     main_filter: str | None = None
     higher_is_better: bool
-    metrics: list[str]  # reported metrics, main included
+    metrics: list[str]  # reported metrics, main included (lm_eval: each under every filter it applies)
     engine: dict[str, Any] = Field(default_factory=dict)  # passed to the engine as the task config
     max_length: int | None = None  # lm_eval: the model's context window for scoring
 

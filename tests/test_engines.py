@@ -29,8 +29,8 @@ def test_an_lm_eval_task_with_filters_keeps_every_metric_filter_pair(tiny_llama_
     assert all(0 <= v <= 1 for v in outcome.metrics.values()) and outcome.n_items == 3
 
 
-TRIVIAQA_LIKE = {"alias": "triviaqa", "exact_match,remove_whitespace": 0.25, "exact_match_stderr,remove_whitespace": "N/A",
-                 "exact_match,none": 0.125, "contains,none": 0.5}
+TRIVIAQA_LIKE = {"alias": "triviaqa", "exact_match,remove_whitespace": 0.25,
+                 "exact_match_stderr,remove_whitespace": "N/A", "exact_match,none": 0.125, "contains,none": 0.5}
 
 
 def _spec(**fields) -> TaskSpec:
