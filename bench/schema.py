@@ -46,6 +46,9 @@ class TaskInfo(Strict):
     n_items: int
     limit: int | None = None  # set when the run scored only the first `limit` items
     engine_version: str
+    # mteb: the splits and hf subsets every metric averages over (empty: not recorded, or not an mteb task)
+    splits: list[str] = Field(default_factory=list)
+    subsets: list[str] = Field(default_factory=list)
 
 
 class Calibration(Strict):

@@ -31,8 +31,11 @@ class TaskSpec(BaseModel):
     upstream: str | None = None  # or an engine's own task name, with the engine's data (needs the network)
     recipe_args: dict[str, Any] = Field(default_factory=dict)
     main_metric: str
+    # lm_eval keys scores "metric,filter": the filter of the main metric (e.g. remove_whitespace);
+    # None: the first filter lm-eval reports for it ("none" for a task without a filter_list)
+    main_filter: str | None = None
     higher_is_better: bool
-    metrics: list[str]  # reported metrics, main included
+    metrics: list[str]  # reported metrics, main included (lm_eval: each under every filter it applies)
     engine: dict[str, Any] = Field(default_factory=dict)  # passed to the engine as the task config
     max_length: int | None = None  # lm_eval: the model's context window for scoring
 
@@ -127,9 +130,20 @@ def _upstream_task(name: str) -> TaskSpec:
         raise BenchError(f"lm-eval task {name!r} declares no metric for bench to report")
     return TaskSpec(name=name, description=f"lm-eval's {name} with its upstream data", backend="lm_eval",
                     model_kind="causal-lm", version=int(float((config.get("metadata") or {}).get("version", 0))),
-                    upstream=name, main_metric=metrics[0]["metric"],
+                    upstream=name, main_metric=metrics[0]["metric"], main_filter=_single_filter(config, metrics[0]),
                     higher_is_better=metrics[0].get("higher_is_better", True),
                     metrics=[m["metric"] for m in metrics])
+
+
+def _single_filter(config: dict[str, Any], main: dict[str, Any]) -> str | None:
+    """The filter of an lm-eval task's main metric when its config names exactly one: a task's
+    `filter_list`, or a group's aggregated metric's own `filter_list` (a name or a list of names)."""
+    if config.get("filter_list"):
+        names = [f["name"] for f in config["filter_list"]]
+    else:
+        declared = main.get("filter_list") or []
+        names = [declared] if isinstance(declared, str) else list(declared)
+    return names[0] if len(names) == 1 else None
 
 
 def _mteb_task(name: str) -> tuple[Any, list[str]]:

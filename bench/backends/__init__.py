@@ -3,8 +3,11 @@ LIMIT's free-embedding experiment."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
 
+from bench import BenchError
 from bench.assets import LoadedModel
 from bench.profiles import Profile
 from bench.recipes import TaskData
@@ -16,6 +19,24 @@ class TaskOutcome:
     metrics: dict[str, float]  # the spec's metrics, as the engine computed them
     n_items: int
     engine_version: str
+    # mteb: the splits and hf subsets every metric is averaged over (the MTEB leaderboard's aggregation)
+    splits: list[str] = field(default_factory=list)
+    subsets: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def upstream_errors(engine: str, upstream: str | None) -> Iterator[None]:
+    """An engine failing on one of its own tasks (usually: its data could not be fetched) ends in one
+    line; failures on our offline tasks, and our own BenchErrors, pass through unchanged."""
+    try:
+        yield
+    except BenchError:
+        raise
+    except Exception as err:
+        if not upstream:
+            raise
+        raise BenchError(f"{engine} task {upstream!r} could not run ({type(err).__name__}); upstream tasks "
+                         "fetch their data from the hub and need the network") from err
 
 
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import mteb
 import numpy as np
 from mteb.models.model_meta import ModelMeta
 
@@ -93,7 +92,7 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
         task, n_queries = offline_or_upstream(spec, data, limit)
         search = VectorSearch(cache, variant.build() if variant else Codec())
         try:
-            scores = run_mteb(search, task, spec)
+            outcome = run_mteb(search, task, spec, n_queries)
         except BenchError as err:  # e.g. pca:64 on a 35-document corpus: skip it, keep the others
             results.append(VectorOutcome(variant=variant, outcome=None, facts=None, skipped=str(err)))
             continue
@@ -102,8 +101,6 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
                             bytes_per_vector=codec.bytes_per_vector(),
                             index_bytes=int(codec.bytes_per_vector() * len(search.doc_ids) + codec.overhead_bytes()),
                             query_latency_ms_p50=float(np.median(search.latencies_ms)))
-        outcome = TaskOutcome(metrics={m: float(scores[m]) for m in spec.metrics}, n_items=n_queries,
-                              engine_version=f"mteb {mteb.__version__}")
         results.append(VectorOutcome(variant=variant, outcome=outcome, facts=facts,
                                      seconds=time.perf_counter() - started))
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 import string
 from functools import lru_cache
@@ -13,7 +14,7 @@ from rouge_score import rouge_scorer
 
 from bench import BenchError
 from bench.assets import LoadedModel
-from bench.backends import TaskOutcome
+from bench.backends import TaskOutcome, upstream_errors
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -63,23 +64,37 @@ def task_config(spec: TaskSpec, data: TaskData) -> dict:
     }
 
 
+def read_metrics(spec: TaskSpec, task: str, scores: dict) -> dict[str, float]:
+    """Every `metric,filter` score lm-eval reported for the task. The main metric's filter is the spec's
+    `main_filter`, or else the first filter lm-eval reports for the main metric; scores under that
+    filter keep their plain metric name, every other pair keeps lm-eval's own `metric,filter` key."""
+    pairs = {}
+    for key, value in scores.items():
+        metric, _, filter_name = key.partition(",")
+        # skip "alias", the "N/A" standard errors of bootstrap_iters=0, and anything not a number
+        if filter_name and not metric.endswith("_stderr") and isinstance(value, numbers.Real) \
+                and not isinstance(value, bool):
+            pairs[(metric, filter_name)] = float(value)
+    main_filter = spec.main_filter or next((f for m, f in pairs if m == spec.main_metric), None)
+    if (spec.main_metric, main_filter) not in pairs:
+        wanted = spec.main_metric + (f",{main_filter}" if main_filter else "")
+        reported = ", ".join(f"{m},{f}" for m, f in pairs) or "no metric"
+        raise BenchError(f"lm-eval reported no {wanted} for task {task!r}; it reported {reported}")
+    return {(metric if filter_name == main_filter else f"{metric},{filter_name}"): value
+            for (metric, filter_name), value in pairs.items()}
+
+
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
     lm = HFLM(pretrained=model.module, tokenizer=model.tokenizer, batch_size=profile.batch_size,
               max_length=spec.max_length)
     task = spec.upstream or task_config(spec, data)
     name = spec.upstream or task["task"]
-    try:
+    with upstream_errors("lm-eval", spec.upstream):
         out = lm_eval.simple_evaluate(model=lm, tasks=[task], limit=limit, bootstrap_iters=0,
                                       log_samples=False, verbosity="ERROR")
-    except Exception as err:
-        if not spec.upstream:
-            raise
-        raise BenchError(f"lm-eval task {name!r} could not run ({type(err).__name__}); upstream tasks "
-                         "fetch their data from the hub and need the network") from err
-    scores = out["results"][name]
     subtasks = out.get("group_subtasks", {}).get(name) or [name]
     return TaskOutcome(
-        metrics={metric: float(scores[f"{metric},none"]) for metric in spec.metrics if f"{metric},none" in scores},
+        metrics=read_metrics(spec, name, out["results"][name]),
         n_items=sum(int(out["n-samples"][t]["effective"]) for t in subtasks if t in out["n-samples"]),
         engine_version=f"lm-eval {lm_eval.__version__}",
     )

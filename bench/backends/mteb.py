@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import mteb
 from datasets import Dataset, DatasetDict
 from mteb.abstasks.abstask import AbsTask
@@ -9,10 +11,11 @@ from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
 from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
+from mteb.results import TaskResult
 
 from bench import BenchError
 from bench.assets import LoadedModel
-from bench.backends import TaskOutcome
+from bench.backends import TaskOutcome, upstream_errors
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -74,22 +77,38 @@ def offline_or_upstream(spec: TaskSpec, data: TaskData, limit: int | None) -> tu
     return (retrieval_task if spec.is_retrieval else sts_task)(spec, data, limit)
 
 
-def run_mteb(model, task: AbsTask, spec: TaskSpec, **kwargs) -> dict[str, float]:
-    """mteb's scores for the test split; an upstream task that cannot fetch its data says so in one line."""
-    try:
+def run_mteb(model, task: AbsTask, spec: TaskSpec, n_items: int, **kwargs) -> TaskOutcome:
+    """mteb's scores over every split and subset the task evaluates; an upstream task that cannot
+    fetch its data says so in one line."""
+    # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
+    with upstream_errors("mteb", spec.upstream):
         result = mteb.evaluate(model, task, cache=None, show_progress_bar=False, **kwargs)
-    except Exception as err:
-        if not spec.upstream:
-            raise
-        raise BenchError(f"mteb task {spec.upstream!r} could not run ({type(err).__name__}); upstream tasks "
-                         "fetch their data from the hub and need the network") from err
-    split = spec.engine.get("split", "test")
-    return result.task_results[0].scores[split][0]
+    return aggregate(result.task_results[0], task, spec.metrics, n_items)
+
+
+def aggregate(result: TaskResult, task: AbsTask, metrics: list[str], n_items: int) -> TaskOutcome:
+    """Each metric averaged over the task's eval splits and hf subsets, the way the MTEB leaderboard
+    averages the main score (`TaskResult.get_score` on the result filtered to what the task declares)."""
+    scored = result.validate_and_filter_scores(task)  # a split or subset mteb did not score: main_score NaN
+    for split, entries in scored.scores.items():
+        for entry in entries:
+            missing = [m for m in metrics if not _is_score(entry.get(m))]
+            if missing:
+                reported = ", ".join(k for k, v in entry.items() if _is_score(v)) or "nothing"
+                raise BenchError(f"mteb did not score {', '.join(missing)} on {task.metadata.name!r} split "
+                                 f"{split!r} subset {entry['hf_subset']!r}; it reported {reported}")
+    subsets = [entry["hf_subset"] for entries in scored.scores.values() for entry in entries]
+    return TaskOutcome(
+        metrics={m: float(scored.get_score(getter=lambda entry, m=m: entry[m])) for m in metrics},
+        n_items=n_items, engine_version=f"mteb {mteb.__version__}",
+        splits=list(scored.scores), subsets=list(dict.fromkeys(subsets)),
+    )
+
+
+def _is_score(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
     task, n_items = offline_or_upstream(spec, data, limit)
-    # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
-    scores = run_mteb(model.module, task, spec, encode_kwargs={"batch_size": profile.embed_batch_size})
-    return TaskOutcome(metrics={metric: float(scores[metric]) for metric in spec.metrics},
-                       n_items=n_items, engine_version=f"mteb {mteb.__version__}")
+    return run_mteb(model.module, task, spec, n_items, encode_kwargs={"batch_size": profile.embed_batch_size})
