@@ -22,7 +22,8 @@ def tiny_encoder(tiny_encoder_dir):
 
 
 def distinct_text(monkeypatch, n_tokens: int, first_id: int = 1000) -> None:
-    monkeypatch.setattr(calibration, "calibration_tokens", lambda _tokenizer: torch.arange(first_id, first_id + n_tokens))
+    text = torch.arange(first_id, first_id + n_tokens)
+    monkeypatch.setattr(calibration, "calibration_tokens", lambda _tokenizer: text)
 
 
 def runs_of_text(windows: torch.Tensor) -> list[int]:
