@@ -194,7 +194,8 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
         model.info = model.info.model_copy(update={"name": ref.name, "notes": f"pre-compressed checkpoint {source.source}"})
     calib = None
     if method.needs_calibration:
-        calib = build_calibration(model, p.calibration, p.profile.batch_size, p.profile.device)
+        calib = build_calibration(model, p.calibration, p.profile.batch_size, p.profile.device,
+                                  warn=lambda message: log(f"[{method.slug()}] warning: {message}"))
     started = time.perf_counter()
     facts = method.compress(model, calib)
     compress_seconds = time.perf_counter() - started if method.name != "dense" else None

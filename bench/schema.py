@@ -57,6 +57,7 @@ class Calibration(Strict):
     seqlen: int
     seed: int
     data_hash: str  # sha256 of the calibration token ids
+    unique_tokens: int | None = None  # distinct text tokens the windows cover (None: not recorded)
 
 
 class CompressionFacts(Strict):

@@ -68,3 +68,58 @@ def test_blocks_holding_expert_lists_win_over_the_longer_expert_lists():
 
     model = torch.nn.Sequential(torch.nn.ModuleList(Block() for _ in range(3)))
     assert find_blocks(model) is model[0]
+
+
+@pytest.fixture(scope="module", params=["qwen2", "gemma3"])
+def tiny_alternating_model(request, tmp_path_factory, tiny_llama_dir):
+    """A 4-layer random model whose layers alternate sliding-window (4 tokens) and full attention:
+    Qwen2 (a mask per layer type) or Gemma 3 (also rotary embeddings per layer type)."""
+    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    shape = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, sliding_window=4,
+                 layer_types=["sliding_attention", "full_attention"] * 2)
+    torch.manual_seed(0)
+    if request.param == "qwen2":
+        model = Qwen2ForCausalLM(Qwen2Config(use_sliding_window=True, **shape))
+    else:
+        model = Gemma3ForCausalLM(Gemma3TextConfig(head_dim=8, **shape))
+    path = tmp_path_factory.mktemp(f"tiny-{request.param}-alternating")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return load_model(resolve_model(str(path)), torch.float32, "cpu")
+
+
+def test_each_block_gets_its_own_inputs_when_layer_types_alternate(tiny_alternating_model):
+    """With an identity visitor, every block's statistics equal those of one plain forward pass:
+    a full-attention block must not be fed the sliding-window mask of block 0 (windows of 4 tokens
+    over 24-token sequences, so the two masks really differ)."""
+    model = tiny_alternating_model
+    calib = build_calibration(model, CalibrationConfig(samples=3, seqlen=24, seed=0), 2, "cpu")
+    gathered = []
+    compress_layerwise(model.module, calib, SQUARED_NORMS,
+                       lambda _index, _block, stats: gathered.append({n: s.clone() for n, s in stats.items()}))
+
+    blocks = find_blocks(model.module)
+    expected = [{} for _ in blocks]
+
+    def accumulate(index, name):
+        def hook(_module, inputs, _output):
+            total = expected[index].get(name, 0)
+            expected[index][name] = total + inputs[0].pow(2).sum((0, 1))
+        return hook
+
+    hooks = [layer.register_forward_hook(accumulate(index, name))
+             for index, block in enumerate(blocks)
+             for name, layer in block.named_modules() if isinstance(layer, torch.nn.Linear)]
+    with torch.no_grad():
+        for batch in calib.batches:
+            calib.forward(batch)
+    for hook in hooks:
+        hook.remove()
+    assert len(gathered) == len(blocks) == 4
+    for index, (seen, want) in enumerate(zip(gathered, expected)):
+        assert seen.keys() == want.keys()
+        for name, value in want.items():
+            assert torch.allclose(seen[name], value, rtol=1e-5, atol=1e-6), (index, name)

@@ -29,6 +29,7 @@ def test_llm_run_writes_dense_and_compressed_results(llama_run):
         assert compressed.method.slug == "wanda-sp0.5-calib2x32-seed0"
         assert compressed.compression.sparsity == pytest.approx(0.5, abs=1e-3)
         assert compressed.calibration.samples == 2 and len(compressed.calibration.data_hash) == 64
+        assert compressed.calibration.unique_tokens == 2 * 32  # two windows that do not overlap
         assert compressed.dense_reference.main_score == dense.main_score
         assert (request.out / compressed.dense_reference.path).exists()
         assert compressed.task.n_items == 3 and compressed.task.limit == 3

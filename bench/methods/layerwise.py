@@ -63,14 +63,37 @@ class _Captured(Exception):
     pass
 
 
-def _capture_block_inputs(first_block: nn.Module, calib: CalibrationSet) -> list[tuple[tuple, dict]]:
-    captured = []
+Call = tuple[tuple, dict]  # a block's positional and keyword arguments, hidden states left out
 
-    def stop(_module, args, kwargs):
-        captured.append((args, kwargs))
-        raise _Captured
 
-    handle = first_block.register_forward_pre_hook(stop, with_kwargs=True)
+def _capture_block_calls(blocks: nn.ModuleList, calib: CalibrationSet) -> tuple[list[Tensor], list[list[Call]]]:
+    """Block 0's input hidden states per batch, and every block's own other arguments per batch.
+
+    Layers of one model may take different arguments (sliding-window vs full attention masks,
+    per-layer position embeddings), so each block's are recorded from a model forward in which
+    every block passes its input through unchanged: the model computes what it would give each
+    block, at the cost of no block computation. A block's real forward runs once, to learn how it
+    wraps its output; the last block stops the pass before the output head."""
+    hidden: list[Tensor] = []
+    calls: list[list[Call]] = [[] for _ in blocks]
+    wrappers: dict[int, Callable[[Tensor], object]] = {}
+
+    def passthrough(index: int, real_forward: Callable[..., object]) -> Callable[..., object]:
+        def forward(*args, **kwargs):
+            hidden_in = _hidden_in(args, kwargs)
+            if index == 0:
+                hidden.append(hidden_in)
+            calls[index].append(_with_hidden(args, kwargs, None))
+            if index == len(blocks) - 1:
+                raise _Captured
+            if index not in wrappers:
+                wrappers[index] = _output_like(real_forward(*args, **kwargs))
+            return wrappers[index](hidden_in)
+        return forward
+
+    own_forwards = [block.__dict__.get("forward") for block in blocks]  # e.g. accelerate's wrapper
+    for index, block in enumerate(blocks):
+        block.forward = passthrough(index, block.forward)
     try:
         for batch in calib.batches:
             try:
@@ -78,15 +101,30 @@ def _capture_block_inputs(first_block: nn.Module, calib: CalibrationSet) -> list
             except _Captured:
                 pass
     finally:
-        handle.remove()
-    return captured
+        for block, own in zip(blocks, own_forwards):
+            if own is None:
+                del block.forward
+            else:
+                block.forward = own
+    return hidden, calls
+
+
+def _hidden_in(args: tuple, kwargs: dict) -> Tensor:
+    return args[0] if args else kwargs["hidden_states"]
 
 
 def _hidden(output: object) -> Tensor:
     return output[0] if isinstance(output, (tuple, list)) else output
 
 
-def _with_hidden(args: tuple, kwargs: dict, hidden: Tensor) -> tuple[tuple, dict]:
+def _output_like(output: object) -> Callable[[Tensor], object]:
+    """Builds a block output of the same shape as `output` around other hidden states."""
+    if isinstance(output, (tuple, list)):
+        return lambda hidden: (hidden, *output[1:])
+    return lambda hidden: hidden
+
+
+def _with_hidden(args: tuple, kwargs: dict, hidden: Tensor | None) -> Call:
     if args:
         return (hidden, *args[1:]), kwargs
     return args, {**kwargs, "hidden_states": hidden}
@@ -98,8 +136,9 @@ def compress_layerwise(model: nn.Module, calib: CalibrationSet, statistic: Input
     """For each block: gather `statistic` over the inputs of its Linear layers, let `visit`
     compress the block, then recompute the block's outputs to feed the next block."""
     blocks = find_blocks(model)
-    inputs = _capture_block_inputs(blocks[0], calib)
+    hidden, calls = _capture_block_calls(blocks, calib)
     for index, block in enumerate(tqdm(blocks, desc="calibrating blocks", leave=False)):
+        inputs = [_with_hidden(args, kwargs, h) for (args, kwargs), h in zip(calls[index], hidden)]
         layers = linear_layers(block)
         stats = {name: statistic.init(layer) for name, layer in layers.items()}
         handles = [layer.register_forward_hook(lambda _m, inp, _out, s=stats[name]: statistic.accumulate(s, inp[0]))
@@ -111,4 +150,4 @@ def compress_layerwise(model: nn.Module, calib: CalibrationSet, statistic: Input
             for handle in handles:
                 handle.remove()
         visit(index, block, stats)
-        inputs = [_with_hidden(args, kwargs, _hidden(block(*args, **kwargs))) for args, kwargs in inputs]
+        hidden = [_hidden(block(*args, **kwargs)) for args, kwargs in inputs]
