@@ -18,6 +18,11 @@ class NoParams(BaseModel):
         """The params' part of the method slug; empty when there are none."""
         return ""
 
+    @property
+    def width_multiple(self) -> int | None:
+        """Every compressed layer's input width must be a multiple of this; None: any width will do."""
+        return None
+
 
 def _check_fraction(value: float, what: str = "sparsity") -> float:
     if not 0 <= value < 1:
@@ -94,6 +99,10 @@ class PruneParams(NoParams):
             return self.target_sparsity
         first, last = self.ramp
         return first + (last - first) * index / max(n_blocks - 1, 1)
+
+    @property
+    def width_multiple(self) -> int | None:
+        return self.n_m[1] if self.n_m else None  # a partial group at the end of a row could not keep N of M
 
     def slug(self) -> str:
         if self.n_m:
