@@ -205,7 +205,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     compress_seconds = time.perf_counter() - started if method.name != "dense" else None
     if facts:
         log(f"[{method.slug()}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
-            f"measured sparsity {facts.sparsity:.3f}")
+            f"measured sparsity {facts.sparsity:.3f}, {facts.bits_per_weight:.2f} bits/weight ({facts.storage_format})")
 
     for name, variants in todo.items():
         spec = by_name[name]
