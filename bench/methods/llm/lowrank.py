@@ -17,11 +17,12 @@ def truncated_svd(weight: Tensor, rank: int) -> Tensor:
 
 @register
 class LowRank(Method):
-    """Low rank: each Linear weight replaced by its truncated SVD at --rank-ratio."""
+    """Low rank: each Linear weight replaced by its truncated SVD (rank from --keep or --rank-ratio)."""
 
     name = "lowrank"
     Params = LowRankParams
 
     def compress_weight(self, weight: Tensor, statistic: Tensor | None, block: int, n_blocks: int) -> Tensor:
-        # The product is stored back dense, so the model runs unchanged; the bytes counted are the factors'.
+        # The product is stored back dense, so the model runs unchanged; the bytes counted are the factors'
+        # (or the dense weight's, where the factors would be larger).
         return truncated_svd(weight, self.params.rank(*weight.shape))

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.methods.llm.quant import QuantGrid
+from bench.methods.llm.sparsity import check_n_m_width
 
 
 def accumulate_hessian(hessian: Tensor, inputs: Tensor) -> None:
@@ -30,9 +31,13 @@ def obs_sweep(weight: Tensor, hessian: Tensor, *, sparsity: float = 0.0, n_m: tu
               grid: QuantGrid | None = None, group_size: int | None = None, block_size: int = 128,
               damp: float = 0.01) -> Tensor:
     """The compressed weight: `sparsity` (or N:M, keeping N) chosen by the OBS saliency
-    w^2 / [H^-1]_jj per block of columns, remaining weights rounded to `grid` if given."""
+    w^2 / [H^-1]_jj per block of columns, remaining weights rounded to `grid` if given. With N:M the
+    block size is rounded down to a multiple of M (at least M), so no group straddles two blocks."""
     w = weight.detach().to(torch.float32).clone()
     rows, cols = w.shape
+    if n_m:
+        check_n_m_width(cols, *n_m)
+        block_size = max(block_size // n_m[1], 1) * n_m[1]  # whole N:M groups in every block of columns
     hinv, dead = _inverse_hessian_cholesky(hessian.to(w.device), damp)
     w[:, dead] = 0
     scale = zero = None

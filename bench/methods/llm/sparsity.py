@@ -41,11 +41,16 @@ def unstructured_mask(scores: Tensor, sparsity: float, per_row: bool) -> Tensor:
     return keep
 
 
+def check_n_m_width(cols: int, n: int, m: int) -> None:
+    """A row of `cols` inputs splits into whole N:M groups (callers check models up front, with a BenchError)."""
+    if cols % m:
+        raise ValueError(f"{n}:{m} sparsity needs the input width ({cols}) to be a multiple of {m}")
+
+
 def n_m_mask(scores: Tensor, n: int, m: int) -> Tensor:
     """N:M semi-structured: in each row, every block of M consecutive inputs keeps its N best."""
     rows, cols = scores.shape
-    if cols % m:
-        raise ValueError(f"{n}:{m} sparsity needs the input width ({cols}) to be a multiple of {m}")
+    check_n_m_width(cols, n, m)
     blocks = scores.reshape(rows, cols // m, m)
     keep = torch.zeros_like(blocks, dtype=torch.bool)
     keep.scatter_(2, torch.topk(blocks, n, dim=2).indices, True)
