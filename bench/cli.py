@@ -59,12 +59,17 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the engines' output goes (default: $BENCH_CACHE/logs/run-<time>.log).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the engines' output (warnings, progress bars) live instead.")
 def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | None, bits: int | None,
         group_size: int | None, symmetric: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
-        calib_seqlen: int | None, seed: int, trust_remote_code: bool) -> None:
+        calib_seqlen: int | None, seed: int, trust_remote_code: bool, log_file: Path | None, verbose: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
+    from bench.assets import cache_dir
+    from bench.console import RunConsole, default_log_path
     from bench.report import format_pairs
     from bench.runner import RunRequest, run_all
 
@@ -80,11 +85,22 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
                            calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
                            trust_remote_code=trust_remote_code, embed=embed)
                 for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
-    pairs = run_all(requests, log=lambda line: click.echo(line, err=True))
+    console = RunConsole(None if verbose else log_file or default_log_path(cache_dir()))
+    try:
+        pairs = run_all(requests, log=console, capture=console)
+    except Exception as err:  # bad input is found before anything runs (not captured): one line as it is
+        if not console.captured:
+            raise
+        if isinstance(err, BenchError):
+            raise BenchError(f"{err} (engine output: {console.log_path})") from err
+        first_line = (str(err).splitlines() or [""])[0]
+        raise click.ClickException(f"{type(err).__name__}: {first_line} "
+                                   f"(traceback and engine output: {console.log_path})") from err
     if pairs:
         click.echo(format_pairs(pairs))
-    else:  # a dense-only run: nothing to compare yet
-        click.echo(f"dense results are in {out}; `bench site build --submissions {out}` shows them")
+    click.echo(f"results: {out.resolve()}  (`bench site build --submissions {out}` renders the leaderboard)")
+    if console.captured:
+        click.echo(f"engine output: {console.log_path}  (-v shows it live)")
 
 
 @cli.command("ls")

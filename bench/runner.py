@@ -6,6 +6,7 @@ import importlib.metadata
 import platform
 import subprocess
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,11 +113,14 @@ def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
     return _execute(request, plan(request), log)
 
 
-def run_all(requests: list[RunRequest], log: Callable[[str], None] = print) -> list[Pair]:
-    """Several variants (a sweep): every request is checked before any runs; the dense parent's
-    results, written by the first, are reused by the rest."""
+def run_all(requests: list[RunRequest], log: Callable[[str], None] = print,
+            capture: AbstractContextManager = nullcontext()) -> list[Pair]:
+    """Several variants (a sweep): every request is checked before any runs (and before `capture`, which
+    takes the engines' output while they run, is entered); the dense parent's results, written by
+    the first, are reused by the rest."""
     plans = [plan(request) for request in requests]
-    return [pair for request, p in zip(requests, plans) for pair in _execute(request, p, log)]
+    with capture:
+        return [pair for request, p in zip(requests, plans) for pair in _execute(request, p, log)]
 
 
 def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[Pair]:
@@ -193,11 +197,14 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
         return results
 
     source = p.checkpoint if p.checkpoint and method.name == "none" else ref
-    log(f"[{method.slug()}] loading {source.name} ({p.profile.dtype} on {p.profile.device})")
+    log(f"[{method.slug()}] loading {source.name} ({p.profile.dtype} on {p.profile.device})...")
     model = load_model(source, p.profile.torch_dtype, p.profile.device)
     if source is not ref:  # a pre-compressed checkpoint is listed under its parent's name
         model.info = model.info.model_copy(update={"name": ref.name, "notes": f"pre-compressed checkpoint {source.source}"})
     calib = None
+    if method.name not in ("dense", "none"):  # a progress line while it works; `none` only measures
+        step = "calibrating and compressing" if method.needs_calibration else "compressing"
+        log(f"[{method.slug()}] {ref.name}: {step}...")
     if method.needs_calibration:
         calib = build_calibration(model, p.calibration, p.profile.batch_size, p.profile.device,
                                   warn=lambda message: log(f"[{method.slug()}] warning: {message}"))
@@ -214,7 +221,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
 
     for name, variants in todo.items():
         spec = by_name[name]
-        log(f"[{method.slug()}] {ref.name} {name}: evaluating")
+        log(f"[{method.slug()}] {ref.name} {name}: evaluating...")
         for variant, outcome, vector_facts, seconds in _evaluate(spec, model, data[name], p, request.limit, variants, log):
             target = (name, variant)
             slug = slug_of[target]
@@ -241,7 +248,8 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
             path = paths_for(request.out, result)
             save_result(result, path)
             results[target] = result
-            log(f"[{slug}] {ref.name} {name}: {spec.main_metric} = {result.main_score:.4g} -> {path}")
+            log(f"[{slug}] {ref.name} {name}: {spec.main_metric} = {result.main_score:.4g} "
+                f"in {seconds:.0f} s -> {path}")
     return results
 
 
