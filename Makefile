@@ -36,6 +36,7 @@ test-fast: venv
 
 bench: venv
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_methods
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_batch_independence
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_suite --suite kick --method wanda
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_embed
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit

@@ -40,6 +40,12 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--bits", type=int, help="Weight bits, 2..8 (rtn, gptq: default 4; sparsegpt: quantize after pruning).")
 @click.option("--group-size", type=int, help="Inputs per quantization scale (default 128; 0: one per row).")
 @click.option("--symmetric", is_flag=True, default=None, help="Symmetric quantization grid (default asymmetric).")
+@click.option("--damp", type=float, help="gptq, sparsegpt: dampening, the fraction of the mean Hessian diagonal "
+                                         "added to its diagonal, in (0, 1] (default 0.01).")
+@click.option("--act-order", is_flag=True, default=None,
+              help="gptq: process columns in order of decreasing Hessian diagonal.")
+@click.option("--static-groups", is_flag=True, default=None,
+              help="gptq with --act-order: group grids fitted up front on each group's own columns.")
 @click.option("--keep", type=float, help="lowrank: the most the factors may store, as a fraction of each dense "
                                          "weight's numbers, in (0, 1] (default 0.5); the rank follows from it.")
 @click.option("--rank-ratio", type=float, help="lowrank, instead of --keep: kept rank as a fraction of min(rows, cols).")
@@ -63,7 +69,8 @@ def _split(value: str | None) -> list[str] | None:
               help="Where the engines' output goes (default: $BENCH_CACHE/logs/run-<time>.log).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the engines' output (warnings, progress bars) live instead.")
 def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | None, bits: int | None,
-        group_size: int | None, symmetric: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
+        group_size: int | None, symmetric: bool | None, damp: float | None, act_order: bool | None,
+        static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
         calib_seqlen: int | None, seed: int, trust_remote_code: bool, log_file: Path | None, verbose: bool) -> None:
@@ -79,7 +86,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
         raise BenchError(f"--sparsity takes numbers, comma-separated for a sweep, got {sparsity!r}") from None
     sweep += [{"pattern": p} for p in _split(pattern) or []]
     shared = {"schedule": schedule, "bits": bits, "group_size": group_size, "symmetric": symmetric,
-              "keep": keep, "rank_ratio": rank_ratio, "label": label}
+              "keep": keep, "rank_ratio": rank_ratio, "label": label,
+              "damp": damp, "act_order": act_order, "static_groups": static_groups}
     requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
                            suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
                            calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,

@@ -57,7 +57,7 @@ def test_each_block_sees_the_outputs_of_the_blocks_compressed_before_it(tiny_lla
         hook.remove()
     assert len(seen) == 2
     for name, value in expected.items():
-        assert torch.allclose(seen[1][name], value, rtol=1e-4, atol=1e-6), name
+        assert torch.allclose(seen[1][name], value.double(), rtol=1e-4, atol=1e-6), name
 
 
 def test_blocks_holding_expert_lists_win_over_the_longer_expert_lists():
@@ -122,4 +122,4 @@ def test_each_block_gets_its_own_inputs_when_layer_types_alternate(tiny_alternat
     for index, (seen, want) in enumerate(zip(gathered, expected)):
         assert seen.keys() == want.keys()
         for name, value in want.items():
-            assert torch.allclose(seen[name], value, rtol=1e-5, atol=1e-6), (index, name)
+            assert torch.allclose(seen[name], value.double(), rtol=1e-5, atol=1e-6), (index, name)

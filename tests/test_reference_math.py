@@ -52,17 +52,29 @@ def to_grid(values: Tensor, scale: Tensor, zero: Tensor, bits: int) -> Tensor:
 
 def reference_obs(weight: Tensor, hessian: Tensor, *, sparsity: float = 0.0, n_m: tuple[int, int] | None = None,
                   grid: QuantGrid | None = None, group_size: int | None = None, mask_block: int = 128,
-                  damp: float = 0.01) -> Tensor:
+                  damp: float = 0.01, act_order: bool = False, static_groups: bool = False) -> Tensor:
     """SparseGPT / GPTQ as defined in the papers: dead inputs zeroed, H dampened by `damp` x its mean
     diagonal, then one column at a time: choose the mask, round to the group's grid (fitted on the current
-    weights when a group starts), fix the column, and spread its error over the rest by the OBS update."""
+    weights when a group starts), fix the column, and spread its error over the rest by the OBS update.
+
+    GPTQ's act-order (as its reference code defines it) solves the same problem with the columns, and H's
+    rows and columns, permuted by decreasing H_jj, then puts the columns back; groups are then consecutive
+    in that order, unless static groups fix every column's grid up front, fitted on the weight's own
+    consecutive groups of columns."""
     w = weight.double().clone()
     h = hessian.double().clone()
     dead = h.diagonal() == 0
     h[dead, dead] = 1
     w[:, dead] = 0
-    h += damp * h.diagonal().mean() * torch.eye(len(h), dtype=h.dtype)
     cols = w.shape[1]
+    own_grid = {}  # column -> (scale, zero) when groups are static
+    if static_groups:
+        for g in range(0, cols, group_size):
+            fitted = minmax_grid(w[:, g : g + group_size], grid.bits, grid.symmetric)
+            own_grid.update({j: fitted for j in range(g, min(g + group_size, cols))})
+    order = sorted(range(cols), key=lambda j: -h[j, j].item()) if act_order else list(range(cols))
+    w, h = w[:, order], h[order][:, order]
+    h += damp * h.diagonal().mean() * torch.eye(len(h), dtype=h.dtype)
     remaining_inverse = [torch.linalg.inv(h[j:, j:]) for j in range(cols)]  # H_F^-1, F = {j, ...}
 
     def saliency(start: int, end: int) -> Tensor:
@@ -79,7 +91,9 @@ def reference_obs(weight: Tensor, hessian: Tensor, *, sparsity: float = 0.0, n_m
             flat = torch.zeros(window.numel(), dtype=torch.bool)
             flat[window.flatten().argsort()[: int(window.numel() * sparsity)]] = True
             pruned[:, j : j + window.shape[1]] = flat.view_as(window)
-        if grid is not None and (j == 0 or (group_size and j % group_size == 0)):
+        if static_groups:
+            scale, zero = own_grid[order[j]]
+        elif grid is not None and (j == 0 or (group_size and j % group_size == 0)):
             scale, zero = minmax_grid(w[:, j : j + group_size] if group_size else w, grid.bits, grid.symmetric)
         q = torch.where(pruned[:, j], torch.zeros_like(w[:, j]), w[:, j])
         if grid is not None:
@@ -87,7 +101,7 @@ def reference_obs(weight: Tensor, hessian: Tensor, *, sparsity: float = 0.0, n_m
         inverse = remaining_inverse[j]
         w[:, j:] -= torch.outer((w[:, j] - q) / inverse[0, 0], inverse[0])
         w[:, j] = q  # the update already moved it there, up to rounding
-    return w
+    return w[:, [order.index(j) for j in range(cols)]]
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +272,70 @@ def test_obs_methods_compress_each_block_as_the_reference_does(method, params, r
         expected = reference_obs(weight, flat.T @ flat, **reference)
         assert torch.equal(compressed == 0, expected == 0)
         assert torch.allclose(compressed.double(), expected, rtol=1e-4, atol=1e-5)
+
+
+# --- GPTQ act-order, static groups; dampening ----------------------------------------------------------
+
+
+def test_gptq_act_order_hand_example():
+    # The hand example above with its two columns swapped: W = [1.5, 0.8], H = [[1, 1.5], [1.5, 4]].
+    # In their own order, 1.5 is on the grid (no error to spread) and 0.8 rounds to 1.0: [1.5, 1.0].
+    # Act-order takes column 1 first (H_11 = 4 > H_00 = 1): the example above, whose answer [1.0, 1.0]
+    # comes back in the columns' own order.
+    weight, hessian = torch.tensor([[1.5, 0.8]]), torch.tensor([[1.0, 1.5], [1.5, 4.0]])
+    grid = QuantGrid(2, symmetric=False)
+    assert torch.allclose(obs_sweep(weight, hessian, grid=grid, damp=1e-9), torch.tensor([[1.5, 1.0]]), atol=1e-6)
+    act = obs_sweep(weight, hessian, grid=grid, damp=1e-9, act_order=True)
+    assert torch.allclose(act, torch.tensor([[1.0, 1.0]]), atol=1e-6)
+
+
+def test_act_order_is_the_sweep_of_the_problem_permuted_by_the_hessian_diagonal(layer):
+    weight, hessian = layer
+    perm = torch.argsort(hessian.diagonal(), descending=True)
+    assert not torch.equal(perm, torch.arange(8))
+    grid = QuantGrid(3, symmetric=False)
+    permuted = obs_sweep(weight[:, perm], hessian[perm][:, perm], grid=grid, group_size=4, block_size=4)
+    act = obs_sweep(weight, hessian, grid=grid, group_size=4, block_size=4, act_order=True)
+    assert torch.allclose(act, permuted[:, torch.argsort(perm)], atol=1e-6)
+
+
+@pytest.mark.parametrize("bits,group_size,block_size,static_groups", [
+    (3, None, 8, False), (3, 4, 4, False), (3, 4, 2, False), (2, 2, 2, False),  # groups start with a block
+    (3, 4, 4, True), (3, 4, 2, True), (2, 2, 4, True),  # static grids are fitted up front: any block size
+])
+def test_gptq_act_order_matches_the_reference(layer, bits, group_size, block_size, static_groups):
+    weight, hessian = layer
+    grid = QuantGrid(bits, symmetric=False)
+    options = dict(grid=grid, group_size=group_size, act_order=True, static_groups=static_groups)
+    expected = reference_obs(weight, hessian, **options)
+    assert torch.allclose(obs_sweep(weight, hessian, block_size=block_size, **options).double(), expected,
+                          rtol=1e-4, atol=1e-5)
+    natural = reference_obs(weight, hessian, grid=grid, group_size=group_size)
+    assert not torch.allclose(expected, natural, atol=1e-3)  # the option changes this layer's answer
+
+
+def test_static_groups_keep_each_column_on_its_own_groups_grid(layer):
+    """Each column is rounded to the grid fitted up front on its own group of the original weight, though
+    act-order processes it elsewhere; without static groups the grids follow the processing order."""
+    weight, hessian = layer
+    grid, size = QuantGrid(3, symmetric=False), 4
+
+    def on_own_groups_grids(quantized: Tensor) -> bool:
+        original = weight.clone()
+        original[:, hessian.diagonal() == 0] = 0  # dead inputs are zeroed before any grid is fitted
+        return all(torch.allclose(grid.round(quantized[:, g : g + size], *grid.fit(original[:, g : g + size])),
+                                  quantized[:, g : g + size], atol=1e-6) for g in range(0, 8, size))
+
+    assert on_own_groups_grids(obs_sweep(weight, hessian, grid=grid, group_size=size, act_order=True,
+                                         static_groups=True))
+    assert not on_own_groups_grids(obs_sweep(weight, hessian, grid=grid, group_size=size, act_order=True))
+
+
+@pytest.mark.parametrize("damp", [0.1, 1.0])
+@pytest.mark.parametrize("options", [{"sparsity": 0.5}, {"grid": QuantGrid(3, False), "group_size": 4}])
+def test_dampening_matches_the_reference(layer, damp, options):
+    weight, hessian = layer
+    expected = reference_obs(weight, hessian, damp=damp, mask_block=4, **options)
+    assert torch.allclose(obs_sweep(weight, hessian, damp=damp, block_size=4, **options).double(), expected,
+                          rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(expected, reference_obs(weight, hessian, mask_block=4, **options), atol=1e-3)

@@ -29,12 +29,14 @@ class InputStatistic:
     accumulate: Callable[[Tensor, Tensor], None]
 
 
+# Accumulated in float64, window by window: the calibration batch size cannot change a result.
 SQUARED_NORMS = InputStatistic(  # Wanda
-    init=lambda layer: torch.zeros(layer.in_features, device=layer.weight.device),
+    init=lambda layer: torch.zeros(layer.in_features, dtype=torch.float64, device=layer.weight.device),
     accumulate=accumulate_sq_norms,
 )
 HESSIAN = InputStatistic(  # SparseGPT, GPTQ
-    init=lambda layer: torch.zeros(layer.in_features, layer.in_features, device=layer.weight.device),
+    init=lambda layer: torch.zeros(layer.in_features, layer.in_features, dtype=torch.float64,
+                                   device=layer.weight.device),
     accumulate=accumulate_hessian,
 )
 

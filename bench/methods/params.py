@@ -155,13 +155,50 @@ class QuantParams(QuantFields):
         return quant_bytes(weight, self.bits, self.group_size)
 
 
-class SparseQuantParams(PruneParams, QuantFields):
+DEFAULT_DAMP = 0.01  # the SparseGPT and GPTQ references' 1%
+
+
+class DampField(NoParams):
+    """OBS dampening (SparseGPT, GPTQ): `damp` x the mean Hessian diagonal is added to its diagonal."""
+
+    damp: float = DEFAULT_DAMP
+
+    @field_validator("damp")
+    @classmethod
+    def _damp_in_range(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError(f"damp must be in (0, 1], got {value}")
+        return value
+
+    def damp_slug(self) -> str:
+        return "" if self.damp == DEFAULT_DAMP else f"damp{self.damp:g}"
+
+
+class GPTQParams(QuantParams, DampField):
+    """GPTQ's grid and dampening; `act_order` processes the columns by decreasing Hessian diagonal, and
+    `static_groups` (with act-order and a group size) fits every group's grid up front on its own columns."""
+
+    act_order: bool = False
+    static_groups: bool = False
+
+    @model_validator(mode="after")
+    def _static_groups_need_act_order(self) -> "GPTQParams":
+        if self.static_groups and not (self.act_order and self.group_size):
+            raise ValueError("static groups go with act-order and a group size (--act-order --group-size N)")
+        return self
+
+    def slug(self) -> str:
+        flags = ["act" if self.act_order else "", "static" if self.static_groups else ""]
+        return "-".join(filter(None, [self.quant_slug(), *flags, self.damp_slug()]))
+
+
+class SparseQuantParams(PruneParams, QuantFields, DampField):
     """Pruning, optionally followed by quantization of the kept weights (`bits`)."""
 
     bits: int | None = None
 
     def slug(self) -> str:
-        return "-".join(filter(None, [PruneParams.slug(self), self.quant_slug()]))
+        return "-".join(filter(None, [PruneParams.slug(self), self.quant_slug(), self.damp_slug()]))
 
     def storage(self, weight: Tensor) -> tuple[str, int]:
         if not self.bits:

@@ -7,7 +7,7 @@ from torch import Tensor
 from bench.methods.base import Method, register
 from bench.methods.layerwise import HESSIAN
 from bench.methods.llm.obs import obs_sweep
-from bench.methods.params import QuantParams
+from bench.methods.params import GPTQParams
 
 
 @register
@@ -15,8 +15,10 @@ class GPTQ(Method):
     """GPTQ: round to a low-bit grid column by column, compensating each rounding error."""
 
     name = "gptq"
-    Params = QuantParams
+    Params = GPTQParams
     statistic = HESSIAN
 
     def compress_weight(self, weight: Tensor, statistic: Tensor | None, block: int, n_blocks: int) -> Tensor:
-        return obs_sweep(weight, statistic, grid=self.params.grid, group_size=self.params.group_size)
+        p = self.params
+        return obs_sweep(weight, statistic, grid=p.grid, group_size=p.group_size, damp=p.damp,
+                         act_order=p.act_order, static_groups=p.static_groups)

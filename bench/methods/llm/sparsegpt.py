@@ -21,4 +21,4 @@ class SparseGPT(Method):
     def compress_weight(self, weight: Tensor, statistic: Tensor | None, block: int, n_blocks: int) -> Tensor:
         p = self.params
         return obs_sweep(weight, statistic, sparsity=p.block_sparsity(block, n_blocks), n_m=p.n_m,
-                         grid=p.grid, group_size=p.group_size)
+                         grid=p.grid, group_size=p.group_size, damp=p.damp)

@@ -10,12 +10,13 @@ from torch import Tensor
 
 
 def accumulate_sq_norms(sq_sum: Tensor, inputs: Tensor) -> None:
-    """Add the squared L2 norm of each input channel over all tokens in `inputs` (..., in_features).
+    """Add the squared L2 norm of each input channel over all tokens in `inputs` (..., seqlen, in_features),
+    one sequence at a time in float64, so the batch size cannot change the sum (as for the Hessian).
 
     Wanda averages these over samples; a sum ranks weights within a row identically.
     """
-    flat = inputs.reshape(-1, inputs.shape[-1]).to(torch.float32)
-    sq_sum += flat.pow(2).sum(dim=0)
+    for window in inputs.reshape(-1, *inputs.shape[-2:]):
+        sq_sum += window.to(torch.float64).pow(2).sum(dim=0)
 
 
 def magnitude_scores(weight: Tensor) -> Tensor:
@@ -24,7 +25,7 @@ def magnitude_scores(weight: Tensor) -> Tensor:
 
 def wanda_scores(weight: Tensor, sq_norms: Tensor) -> Tensor:
     """|W_ij| * ||X_j||_2 (Sun et al. 2023, eq. 1): weight magnitude times its input's norm."""
-    return magnitude_scores(weight) * sq_norms.sqrt().to(weight.device)[None, :]
+    return magnitude_scores(weight) * sq_norms.sqrt().to(weight.device, torch.float32)[None, :]
 
 
 def unstructured_mask(scores: Tensor, sparsity: float, per_row: bool) -> Tensor:
