@@ -57,17 +57,17 @@ def test_offline_sources_are_the_same_in_a_fresh_process():
     assert fresh == [digest(name) for name in OFFLINE]
 
 
-def task_strings() -> dict[str, list[str]]:
-    """Every string in every offline task's data, by task, read off the recipes as the engines get them."""
-    def strings(value):
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, (list, dict)):
-            for item in value.values() if isinstance(value, dict) else value:
-                yield from strings(item)
+def task_rows(name: str) -> dict[str, list[dict]]:
+    spec = TASKS.get(name)
+    return RECIPES.get(spec.recipe)(**spec.recipe_args)
 
-    return {name: [s for rows in RECIPES.get(spec.recipe)(**spec.recipe_args).values() for s in strings(rows)]
-            for name, spec in TASKS.items() if spec.recipe}
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from strings(item)
 
 
 def shingles(text: str, n: int = 8) -> set[tuple[str, ...]]:
@@ -79,19 +79,15 @@ def test_no_offline_source_holds_text_a_task_evaluates_on():
     """No run of 8 words of any task's data (passages, queries, corpora, references, questions) is in
     any calibration document: checked on the words, independently of how the sources pick documents."""
     calibration_runs = {name: set().union(*map(shingles, documents(name))) for name in OFFLINE}
-    leaks = [(task, source, text[:80]) for task, texts in task_strings().items() for text in texts
-             for source, runs in calibration_runs.items() if not runs.isdisjoint(shingles(text))]
+    leaks = [(task, source, text[:80]) for task, spec in TASKS.items() if spec.recipe
+             for text in strings(task_rows(task)) for source, runs in calibration_runs.items()
+             if not runs.isdisjoint(shingles(text))]
     assert leaks == []
 
 
-def task_rows(name: str) -> dict[str, list[dict]]:
-    spec = TASKS.get(name)
-    return RECIPES.get(spec.recipe)(**spec.recipe_args)
-
-
-def test_the_wiki_source_leaves_out_every_article_a_task_names():
+def test_the_wiki_and_pydoc_sources_leave_out_every_article_and_topic_a_task_names():
     """The Wikipedia tasks name their articles (passages and summaries by title, retrieval documents by
-    id): none of those is in the source, and some articles remain."""
+    id), pydoc_retrieval its topics: none of those is in the sources, and some remain."""
     from bench import corpora
 
     named = ({row["title"] for task in ("wiki_ppl", "kick_summarization") for row in task_rows(task)["test"]}
@@ -174,12 +170,20 @@ def test_a_hub_source_reads_a_seeded_run_of_rows(monkeypatch, online):
     assert generic.describe().startswith("hub:someone/corpus (plain, train split")
 
 
-def test_a_hub_dataset_without_a_text_column_fails_in_one_line(monkeypatch, online):
+def test_a_hub_dataset_that_fails_to_load_or_has_no_text_fails_in_one_line(monkeypatch, online):
     import datasets
 
     monkeypatch.setattr(datasets, "load_dataset", FakeHub(columns=("content",)))
-    with pytest.raises(BenchError, match="has no 'text' column \\(columns: content\\)"):
+    with pytest.raises(BenchError, match="has no 'text' column or no rows \\(columns: content; 50 rows\\)"):
         calib_sources.check_source("someone/corpus").parts(100, 0)
+
+    def unreachable(*_args, **_kwargs):
+        raise ConnectionError("no route to host\nretried 5 times")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    with pytest.raises(BenchError) as failure:
+        calib_sources.check_source("someone/corpus").parts(100, 0)
+    assert str(failure.value) == "cannot load calibration dataset 'someone/corpus': ConnectionError: no route to host"
 
 
 @pytest.mark.parametrize("args,expected", [

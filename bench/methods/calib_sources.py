@@ -79,9 +79,9 @@ class HubSource:
         """A run of rows from a seeded random start (wrapping around), until the text holds `need_chars`:
         consecutive rows keep WikiText's articles whole, and C4's rows are independent documents."""
         rows = self._load()
-        if "text" not in rows.column_names:
-            raise BenchError(f"calibration dataset {self.path!r} has no 'text' column "
-                             f"(columns: {', '.join(rows.column_names)})")
+        if "text" not in rows.column_names or not len(rows):
+            raise BenchError(f"calibration dataset {self.path!r} has no 'text' column or no rows "
+                             f"(columns: {', '.join(rows.column_names)}; {len(rows)} rows)")
         start = random.Random(seed).randrange(len(rows))
         documents, total = [], 0
         for i in range(len(rows)):
@@ -156,7 +156,7 @@ def news_documents() -> Documents:
 @lru_cache(maxsize=1)
 def wiki_documents() -> Documents:
     """Articles of both Wikipedia excerpts in gensim's test data (by title, first seen), paragraphs
-    joined. The tasks use almost every article of the larger one: the smaller adds five."""
+    joined. The tasks use almost every article of the larger one: the smaller adds four more."""
     by_title: dict[str, str] = {}
     for file in (corpora.WIKI_FILE, corpora.WIKI_TABLES_FILE):
         for title, paragraphs in corpora.wiki_articles(file):
@@ -201,12 +201,16 @@ def check_source(name: str, will_load: bool = True) -> Source:
     """The source of that name, checked before any model loads: a typo fails, and so does a hub dataset
     that will be loaded while the hub is switched off (one line, at once)."""
     source = resolve_source(name)
-    if will_load and source.online and any(os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE")
-                             for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")):
-        offline = ", ".join(name for name, s in SOURCES.items() if not s.online)
+    if will_load and source.online and _hub_switched_off():
+        offline = ", ".join(known for known, s in SOURCES.items() if not s.online)
         raise BenchError(f"calibration source {source.name!r} is a hub dataset and needs the network "
                          f"(HF_DATASETS_OFFLINE/HF_HUB_OFFLINE is set); offline sources: {offline}")
     return source
+
+
+def _hub_switched_off() -> bool:
+    return any(os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE")
+               for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
 
 
 def slug_part(name: str) -> str:
