@@ -63,6 +63,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--limit", type=click.IntRange(min=1), help="Score only the first N items per task (quick checks).")
 @click.option("--calib-samples", type=int, help="Calibration sequences (default: the profile's).")
 @click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
+@click.option("--calib-source", help="Calibration text: news, wiki, pydoc or mix (offline), c4, wikitext2 or a "
+                                      "hub dataset org/name[:config] (online). Default: the profile's.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -73,7 +75,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
         static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
-        calib_seqlen: int | None, seed: int, trust_remote_code: bool, log_file: Path | None, verbose: bool) -> None:
+        calib_seqlen: int | None, calib_source: str | None, seed: int, trust_remote_code: bool, log_file: Path | None,
+        verbose: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
     from bench.assets import cache_dir
     from bench.console import RunConsole, default_log_path
@@ -90,8 +93,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
               "damp": damp, "act_order": act_order, "static_groups": static_groups}
     requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
                            suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
-                           calib_samples=calib_samples, calib_seqlen=calib_seqlen, seed=seed,
-                           trust_remote_code=trust_remote_code, embed=embed)
+                           calib_samples=calib_samples, calib_seqlen=calib_seqlen, calib_source=calib_source,
+                           seed=seed, trust_remote_code=trust_remote_code, embed=embed)
                 for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
     console = RunConsole(None if verbose else log_file or default_log_path(cache_dir()))
     try:

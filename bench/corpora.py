@@ -13,7 +13,8 @@ from functools import lru_cache
 from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 from gensim.test.utils import datapath
 
-WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"  # the tasks' excerpt
+WIKI_TABLES_FILE = "enwiki-table-markup.xml.bz2"  # five more articles (gensim's table-markup test)
 _MARKUP = re.compile(r"'{2,}|\[\[|\]\]|\{\{|\}\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
@@ -25,15 +26,19 @@ def lee_background() -> tuple[str, ...]:
         return tuple(line.strip() for line in f if line.strip())
 
 
-@lru_cache(maxsize=1)
-def wiki_articles() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(title, paragraphs) for each non-redirect article of gensim's English Wikipedia excerpt.
+def wiki_articles(file: str = WIKI_FILE) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(title, paragraphs) for each non-redirect article of one of gensim's English Wikipedia excerpts.
 
     Paragraphs are plain text with wiki markup removed; short fragments (captions, list items,
     headings) are dropped so what remains reads as prose.
     """
+    return _wiki_articles(file)  # cached by file, however the caller names it
+
+
+@lru_cache(maxsize=None)
+def _wiki_articles(file: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     articles = []
-    with bz2.open(datapath(WIKI_FILE)) as f:
+    with bz2.open(datapath(file)) as f:
         for title, markup, _pageid in extract_pages(f):
             if markup.lstrip().upper().startswith("#REDIRECT"):
                 continue
@@ -60,6 +65,14 @@ def python_doc_topics() -> tuple[tuple[str, tuple[str, ...]], ...]:
         if paragraphs:
             articles.append((title.strip(), paragraphs))
     return tuple(articles)
+
+
+@lru_cache(maxsize=1)
+def python_help_texts() -> tuple[tuple[str, str], ...]:
+    """(title, whole text with its code and grammar blocks) of each topic of Python's own help."""
+    from pydoc_data.topics import topics
+
+    return tuple((text.partition("\n")[0].strip(), text) for _key, text in sorted(topics.items()))
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,8 @@ from bench.assets import (DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_d
                           resolve_model)
 from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
-from bench.methods.calibration import CalibrationConfig, build_calibration
+from bench.methods.calib_sources import check_source
+from bench.methods.calibration import CalibrationConfig, build_calibration, calibration_suffix
 from bench.methods.embed import VectorVariant, parse_embed
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
 from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, VectorFacts, load_result,
@@ -41,6 +42,7 @@ class RunRequest:
     limit: int | None = None
     calib_samples: int | None = None
     calib_seqlen: int | None = None
+    calib_source: str | None = None  # None: the profile's default (bench.methods.calib_sources)
     seed: int = 0
     trust_remote_code: bool = False
     embed: str | None = None  # --embed: comma-separated embedding variants (truncate:64,int8,...)
@@ -92,12 +94,14 @@ def plan(request: RunRequest) -> Plan:
             if ref.weights:
                 method.check_layers(model_skeleton(ref, request.trust_remote_code), ref.name)
     calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
-                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed)
+                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed,
+                                    source=request.calib_source or profile.calib_source)
     if calibration.samples < 1 or calibration.seqlen < 8:
         raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
-    if method.needs_calibration and (request.calib_samples or request.calib_seqlen or request.seed):
-        # Not the profile's default calibration: its own slug, so results never mix.
-        method.slug_suffix = f"-calib{calibration.samples}x{calibration.seqlen}-seed{calibration.seed}"
+    check_source(calibration.source, will_load=method.needs_calibration)
+    if method.needs_calibration:  # not the profile's default calibration: its own slug, so results never mix
+        sized = bool(request.calib_samples or request.calib_seqlen or request.seed)
+        method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized)
     elif method.name == "random" and request.seed:
         method.slug_suffix = f"-seed{request.seed}"
     embed = parse_embed(request.embed) if request.embed else []

@@ -6,6 +6,7 @@ The text is swapped for a stream of distinct token ids, so a window's first id i
 import pytest
 import torch
 
+from bench import corpora
 from bench.assets import load_model, resolve_model
 from bench.methods import calibration
 from bench.methods.calibration import CalibrationConfig, build_calibration
@@ -23,7 +24,7 @@ def tiny_encoder(tiny_encoder_dir):
 
 def distinct_text(monkeypatch, n_tokens: int, first_id: int = 1000) -> None:
     text = torch.arange(first_id, first_id + n_tokens)
-    monkeypatch.setattr(calibration, "calibration_tokens", lambda _tokenizer: text)
+    monkeypatch.setattr(calibration, "calibration_tokens", lambda _tokenizer, _documents: text)
 
 
 def runs_of_text(windows: torch.Tensor) -> list[int]:
@@ -66,8 +67,8 @@ def test_encoder_windows_are_framed_by_cls_and_sep(tiny_encoder, monkeypatch):
 
 def test_the_calibration_text_holds_each_document_once(tiny_llama):
     """gensim's Lee corpus repeats a few articles verbatim: counted once, as unique tokens claim."""
-    once = calibration.calibration_tokens(tiny_llama.tokenizer)
-    docs = calibration.corpora.lee_background()
+    docs = corpora.lee_background()
+    once = calibration.calibration_tokens(tiny_llama.tokenizer, docs)
     assert len(set(docs)) < len(docs)
     every = tiny_llama.tokenizer([f"{d}\n\n" for d in docs], add_special_tokens=False)["input_ids"]
     assert len(once) < sum(map(len, every))

@@ -1,4 +1,4 @@
-"""Calibration inputs: random token windows of offline text, hashed so results name them."""
+"""Calibration inputs: random token windows of a calibration source's text, hashed so results name them."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from bench import BenchError, corpora
+from bench import BenchError
 from bench.assets import LoadedModel
+from bench.methods.calib_sources import Documents, check_source, slug_part
 from bench.schema import Calibration
 
-SOURCE = "gensim:lee_background.cor"  # disjoint from the Wikipedia text the tasks score
+CHARS_PER_TOKEN_ASKED = 8  # a hub dataset is read until its text holds about twice the tokens asked for
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class CalibrationConfig:
     samples: int
     seqlen: int
     seed: int
+    source: str = "news"  # a name in bench.methods.calib_sources, or a hub dataset
 
 
 @dataclass
@@ -31,16 +33,27 @@ class CalibrationSet:
     forward: Callable[[Tensor], object]  # runs the model on one batch
 
 
+def calibration_suffix(config: CalibrationConfig, default_source: str, sized: bool) -> str:
+    """What a method slug adds for a calibration that is not the profile's default (nothing for it):
+    `-calib16x512-seed0` for another size or seed (`sized`), `-calib-wiki` for another source, both as
+    `-calib-wiki-16x512-seed0`."""
+    source = "" if config.source == default_source else f"-{slug_part(config.source)}"
+    size = f"{config.samples}x{config.seqlen}-seed{config.seed}" if sized else ""
+    if not (source or size):
+        return ""
+    return f"-calib{source}{'-' if source and size else ''}{size}"
+
+
 def max_positions(model: LoadedModel) -> int:
     if model.info.kind == "encoder":
         return int(model.module.max_seq_length)
     return int(model.module.config.max_position_embeddings)
 
 
-def calibration_tokens(tokenizer: Any) -> Tensor:
-    """The calibration text as one stream of token ids, no special tokens; each document once (the
-    corpus repeats a few), so positions in the stream count distinct text."""
-    docs = [f"{doc}\n\n" for doc in dict.fromkeys(corpora.lee_background())]
+def calibration_tokens(tokenizer: Any, documents: Documents) -> Tensor:
+    """A text as one stream of token ids, no special tokens; each document once (the news corpus
+    repeats a few), so positions in the stream count distinct text."""
+    docs = [f"{doc}\n\n" for doc in dict.fromkeys(documents)]
     encoded = tokenizer(docs, add_special_tokens=False, verbose=False)["input_ids"]
     return torch.tensor([token for doc_ids in encoded for token in doc_ids])
 
@@ -51,8 +64,9 @@ def _warn(message: str) -> None:
 
 def build_calibration(model: LoadedModel, config: CalibrationConfig, batch_size: int, device: str,
                       warn: Callable[[str], None] = _warn) -> CalibrationSet:
-    """`samples` windows of `seqlen` tokens drawn at random from the calibration text, as the
-    Wanda and SparseGPT references draw them from C4; capped at the model's context length.
+    """`samples` windows of `seqlen` tokens drawn at random from the source's text, as the Wanda and
+    SparseGPT references draw them from C4; capped at the model's context length. A mix of sources
+    gives each an equal share of the windows (the remainder to sources the seed picks).
 
     Windows do not overlap while the text holds enough tokens; beyond that they repeat it, `warn`
     says so, and the record counts the distinct text tokens used. An encoder's windows are framed
@@ -60,20 +74,39 @@ def build_calibration(model: LoadedModel, config: CalibrationConfig, batch_size:
     seqlen = min(config.seqlen, max_positions(model))
     frame = _special_token_frame(model)
     text_len = seqlen - frame.n_added
-    ids = calibration_tokens(model.tokenizer)
-    if len(ids) <= text_len:
-        raise BenchError(f"calibration text has {len(ids)} tokens, fewer than --calib-seqlen {seqlen}")
+    source = check_source(config.source)
+    parts = source.parts(config.samples * text_len * CHARS_PER_TOKEN_ASKED, config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    starts = spread_starts(len(ids), text_len, config.samples, generator)
-    if config.samples * text_len > len(ids):
-        warn(f"calibration asks for {config.samples} x {text_len} text tokens but {SOURCE} has {len(ids)}: "
-             "windows repeat its text")
-    windows = torch.stack([frame.wrap(ids[s : s + text_len]) for s in starts.tolist()])
-    record = Calibration(source=SOURCE, samples=config.samples, seqlen=seqlen, seed=config.seed,
-                         data_hash=hashlib.sha256(windows.numpy().tobytes()).hexdigest(),
-                         unique_tokens=covered_positions(starts, text_len, len(ids)))
-    batches = [b.to(device) for b in windows.split(batch_size)]
+    windows, unique_tokens = [], 0
+    for part, count in zip(parts, equal_shares(config.samples, len(parts), generator)):
+        if count == 0:  # fewer windows than sources in a mix
+            continue
+        ids = calibration_tokens(model.tokenizer, part.documents)
+        if len(ids) <= text_len:
+            raise BenchError(f"calibration text {part.name!r} has {len(ids)} tokens, fewer than --calib-seqlen {seqlen}")
+        starts = spread_starts(len(ids), text_len, count, generator)
+        if count * text_len > len(ids):
+            warn(f"calibration asks for {count} x {text_len} text tokens but {part.name!r} has {len(ids)}: "
+                 "windows repeat its text")
+        windows += [frame.wrap(ids[s : s + text_len]) for s in starts.tolist()]
+        unique_tokens += covered_positions(starts, text_len, len(ids))
+    if len(parts) > 1:  # batches mix the sources
+        windows = [windows[i] for i in torch.randperm(len(windows), generator=generator).tolist()]
+    stacked = torch.stack(windows)
+    record = Calibration(source=source.describe(), samples=config.samples, seqlen=seqlen, seed=config.seed,
+                         data_hash=hashlib.sha256(stacked.numpy().tobytes()).hexdigest(),
+                         unique_tokens=unique_tokens)
+    batches = [b.to(device) for b in stacked.split(batch_size)]
     return CalibrationSet(batches=batches, record=record, forward=_forward_fn(model))
+
+
+def equal_shares(samples: int, n_parts: int, generator: torch.Generator) -> list[int]:
+    """`samples` split as evenly as possible; the seed picks which parts take one more."""
+    shares = [samples // n_parts] * n_parts
+    if n_parts > 1:  # one part draws nothing here, so a single source's windows stay as they were
+        for i in torch.randperm(n_parts, generator=generator)[: samples % n_parts].tolist():
+            shares[i] += 1
+    return shares
 
 
 def spread_starts(n_tokens: int, length: int, count: int, generator: torch.Generator) -> Tensor:
