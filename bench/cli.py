@@ -133,7 +133,8 @@ def list_entries(what: str) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check result files (default: everything under submissions/) against the schema."""
+    """Check result files (default: everything under submissions/ outside hidden folders such as .seeds/)
+    against the schema."""
     from bench.report import load_valid
     from bench.schema import result_files
 

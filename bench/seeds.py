@@ -64,13 +64,13 @@ def aggregate(runs: dict[int, RunResult], slug: str) -> RunResult:
     keeps each seed's scores and calibration hash and the spread. What the seeds share (model, task, dense
     reference) and the first seed's calibration, compression facts and environment come from the first seed."""
     first = runs[min(runs)]
-    shared_metrics = set.intersection(*(set(run.metrics) for run in runs.values()))
+    shared_metrics = sorted(set.intersection(*(set(run.metrics) for run in runs.values())))
     compress_seconds = [run.efficiency.compress_seconds for run in runs.values()]
     return RunResult.model_validate({
         **dict(first),
         "method": first.method.model_copy(update={"slug": slug}),
         "main_score": statistics.fmean(run.main_score for run in runs.values()),
-        "metrics": {name: statistics.fmean(run.metrics[name] for run in runs.values()) for name in sorted(shared_metrics)},
+        "metrics": {name: statistics.fmean(run.metrics[name] for run in runs.values()) for name in shared_metrics},
         "efficiency": Efficiency(  # one seed's cost, as a single-seed result states it
             compress_seconds=None if None in compress_seconds else statistics.fmean(compress_seconds),
             eval_seconds=statistics.fmean(run.efficiency.eval_seconds for run in runs.values())),

@@ -1,6 +1,7 @@
 """--seeds on the tiny random Llama: one calibration draw per seed, the aggregate and its spread, resume."""
 
 import statistics
+from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
@@ -18,9 +19,39 @@ PER_SEED_SLUGS = [f"wanda-sp0.5-calib2x32-seed{seed}" for seed in (0, 1, 2)]
 
 @pytest.fixture(scope="module")
 def seeds_run(tiny_llama_dir, tmp_path_factory):
+    """A run killed while it calibrates seed 2, then run again: what the second run calibrated and evaluated."""
     request = RunRequest(model=str(tiny_llama_dir), tasks=["wiki_ppl", "capitals_mc"], seeds=[2, 0, 1],
                          out=tmp_path_factory.mktemp("submissions"), **SEEDS_RUN)
-    return request, run(request, log=lambda _line: None)
+    real_calibration, real_evaluate = runner.build_calibration, backends.evaluate
+    calibrated, evaluated = [], []
+
+    def killed_at_seed_2(model, config, *args, **kwargs):
+        if config.seed == 2:
+            raise KeyboardInterrupt
+        return real_calibration(model, config, *args, **kwargs)
+
+    def counting_calibration(model, config, *args, **kwargs):
+        calibrated.append(config.seed)
+        return real_calibration(model, config, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "build_calibration", killed_at_seed_2)
+        with pytest.raises(KeyboardInterrupt):
+            run(request, log=lambda _line: None)
+        written_before = [per_seed_file(request, slug, "wiki_ppl").exists() for slug in PER_SEED_SLUGS]
+        patch.setattr(runner, "build_calibration", counting_calibration)
+        patch.setattr(backends, "evaluate", lambda spec, *a: evaluated.append(spec.name) or real_evaluate(spec, *a))
+        pairs = run(request, log=lambda _line: None)
+        rerun = run(request, log=lambda _line: None)
+    return request, pairs, Resumed(written_before, calibrated, evaluated, rerun)
+
+
+@dataclass
+class Resumed:
+    written_before: list[bool]  # the per-seed files on disk when the first run died
+    calibrated: list[int]  # the seeds the second and third runs calibrated
+    evaluated: list[str]  # the tasks they evaluated
+    rerun: list  # the pairs of the third run, which found everything done
 
 
 def per_seed_file(request, slug, task):
@@ -28,7 +59,7 @@ def per_seed_file(request, slug, task):
 
 
 def test_each_seed_draws_its_own_calibration_and_the_aggregate_stores_their_mean_and_spread(seeds_run):
-    request, pairs = seeds_run
+    request, pairs, _ = seeds_run
     for pair in pairs:
         aggregate = pair.compressed
         assert aggregate.method.slug == "wanda-sp0.5-calib2x32-seeds0-1-2"
@@ -53,7 +84,7 @@ def test_each_seed_draws_its_own_calibration_and_the_aggregate_stores_their_mean
 
 
 def test_report_and_site_show_the_spread_of_retained_pct(seeds_run, tmp_path):
-    request, pairs = seeds_run
+    request, pairs, _ = seeds_run
     wiki = pairs[0].compressed
     dense = wiki.dense_reference.main_score
     retained_std = 100 * statistics.stdev(retained_fraction(r.main_score, dense, False) for r in wiki.seed_runs)
@@ -72,28 +103,12 @@ def test_report_and_site_show_the_spread_of_retained_pct(seeds_run, tmp_path):
     assert f'{100 * wiki.retained:.1f} <span class="spread">± {retained_std:.1f}</span>' in html  # suite view
 
 
-def test_an_interrupted_run_does_not_redo_finished_seeds(tiny_llama_dir, tmp_path, monkeypatch):
-    calibrated, evaluated = [], []
-    real_calibration, real_evaluate = runner.build_calibration, backends.evaluate
-
-    def killed_at_seed_2(model, config, *args, **kwargs):
-        if config.seed == 2:
-            raise KeyboardInterrupt  # the run dies while calibrating seed 2
-        return real_calibration(model, config, *args, **kwargs)
-
-    request = RunRequest(model=str(tiny_llama_dir), tasks=["wiki_ppl"], seeds=[0, 1, 2], out=tmp_path, **SEEDS_RUN)
-    monkeypatch.setattr(runner, "build_calibration", killed_at_seed_2)
-    with pytest.raises(KeyboardInterrupt):
-        run(request, log=lambda _line: None)
-    assert [per_seed_file(request, slug, "wiki_ppl").exists() for slug in PER_SEED_SLUGS] == [True, True, False]
-
-    monkeypatch.setattr(runner, "build_calibration",
-                        lambda model, config, *a, **k: calibrated.append(config.seed) or real_calibration(model, config, *a, **k))
-    monkeypatch.setattr(backends, "evaluate", lambda spec, *a: evaluated.append(spec.name) or real_evaluate(spec, *a))
-    (pair,) = run(request, log=lambda _line: None)
-    assert calibrated == [2] and evaluated == ["wiki_ppl"]  # seed 2 only; the dense parent was done too
-    assert [r.seed for r in pair.compressed.seed_runs] == [0, 1, 2]
-    assert run(request, log=lambda _line: None)[0].compressed == pair.compressed and calibrated == [2]
+def test_an_interrupted_run_does_not_redo_finished_seeds(seeds_run):
+    _, pairs, resumed = seeds_run
+    assert resumed.written_before == [True, True, False]  # killed while calibrating seed 2
+    assert resumed.calibrated == [2]  # then only seed 2 ran, on both tasks; the dense parent was done too
+    assert resumed.evaluated == ["wiki_ppl", "capitals_mc"]
+    assert [p.compressed for p in resumed.rerun] == [p.compressed for p in pairs]  # a third run finds all done
 
 
 def test_random_pruning_draws_one_mask_per_seed(tiny_llama_dir, tmp_path):
