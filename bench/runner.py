@@ -129,10 +129,8 @@ def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[P
         if not ref.weights:
             log(f"[{p.method.slug()}] {ref.name} has no weights to compress: only its reference row runs")
             continue
-        if p.seeds:
-            compressed = _run_seeds(request, p, ref, specs, data, dense_results, log)
-        else:
-            compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
+        compressed = (_run_seeds(request, p, ref, specs, data, dense_results, log) if p.seeds
+                      else _run_variant(request, p, ref, p.method, specs, data, dense_results, log))
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
                   for s in specs for target in _targets(s, p) if target in compressed]
     return pairs
