@@ -66,6 +66,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--calib-source", help="Calibration text: news, wiki, pydoc or mix (offline), c4, wikitext2 or a "
                                       "hub dataset org/name[:config] (online). Default: the profile's.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
+@click.option("--seeds", help="Comma-separated seeds, e.g. 0,1,2: a calibrated method (or random) runs once per "
+                              "seed; the result stores each seed's score, their mean and their spread.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Where the engines' output goes (default: $BENCH_CACHE/logs/run-<time>.log).")
@@ -75,7 +77,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
         static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
-        calib_seqlen: int | None, calib_source: str | None, seed: int, trust_remote_code: bool, log_file: Path | None,
+        calib_seqlen: int | None, calib_source: str | None, seed: int, seeds: str | None, trust_remote_code: bool,
+        log_file: Path | None,
         verbose: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
     from bench.assets import cache_dir
@@ -88,13 +91,17 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
     except ValueError:
         raise BenchError(f"--sparsity takes numbers, comma-separated for a sweep, got {sparsity!r}") from None
     sweep += [{"pattern": p} for p in _split(pattern) or []]
+    try:
+        seed_list = [int(s) for s in _split(seeds) or []] or None
+    except ValueError:
+        raise BenchError(f"--seeds takes integers, comma-separated (e.g. 0,1,2), got {seeds!r}") from None
     shared = {"schedule": schedule, "bits": bits, "group_size": group_size, "symmetric": symmetric,
               "keep": keep, "rank_ratio": rank_ratio, "label": label,
               "damp": damp, "act_order": act_order, "static_groups": static_groups}
     requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
                            suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
                            calib_samples=calib_samples, calib_seqlen=calib_seqlen, calib_source=calib_source,
-                           seed=seed, trust_remote_code=trust_remote_code, embed=embed)
+                           seed=seed, seeds=seed_list, trust_remote_code=trust_remote_code, embed=embed)
                 for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
     console = RunConsole(None if verbose else log_file or default_log_path(cache_dir()))
     try:
@@ -137,10 +144,12 @@ def list_entries(what: str) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check result files (default: everything under submissions/) against the schema."""
+    """Check result files (default: everything under submissions/ outside hidden folders such as .seeds/)
+    against the schema."""
     from bench.report import load_valid
+    from bench.schema import result_files
 
-    files = [f for p in (paths or (Path("submissions"),)) for f in ([p] if p.is_file() else sorted(p.rglob("*.json")))]
+    files = [f for p in (paths or (Path("submissions"),)) for f in ([p] if p.is_file() else result_files(p))]
     bad = 0
     for path in files:
         try:

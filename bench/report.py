@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from bench import BenchError
-from bench.schema import RunResult, load_result
+from bench.schema import RunResult, load_result, result_files
 
 if TYPE_CHECKING:
     from bench.runner import Pair
@@ -21,6 +21,9 @@ FACT_COLUMNS = ["sparsity", "model_bits_per_weight", "layer_bits_per_weight", "b
 COLUMNS = ["task", "metric", "model", "method", "profile", "score", "dense", "retained_pct", *FACT_COLUMNS, "n_items"]
 FACT_FORMATS = {"sparsity": "{:.3f}", "model_bits_per_weight": "{:.2f}", "layer_bits_per_weight": "{:.2f}",
                 "bytes_per_vector": "{:g}"}
+# A multi-seed result's spread: the sample std of its seeds' retained %, shown as "54.2% ± 1.3"; in a
+# suite view, the column of task T's spreads is T + SPREAD_SUFFIX.
+SPREAD_SUFFIX = "_std"
 # The dense parent is the fp16 baseline every storage format is measured against.
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
@@ -50,6 +53,7 @@ def result_row(result: RunResult) -> dict[str, object]:
         "score": result.main_score,
         "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
         "retained_pct": 100 * retained if retained is not None else (100.0 if result.method.name == "dense" else None),
+        "retained_std": 100 * result.retained_std if result.retained_std is not None else None,
         **weight_facts(result),
         "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
         "n_items": result.task.n_items,
@@ -60,8 +64,8 @@ def result_row(result: RunResult) -> dict[str, object]:
 
 
 def load_table(submissions: Path) -> pd.DataFrame:
-    rows = [result_row(load_valid(path)) for path in sorted(Path(submissions).rglob("*.json"))]
-    table = pd.DataFrame(rows, columns=COLUMNS + ["model_notes", "limited", "metrics"])
+    rows = [result_row(load_valid(path)) for path in result_files(submissions)]
+    table = pd.DataFrame(rows, columns=COLUMNS + ["retained_std", "model_notes", "limited", "metrics"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
 
@@ -80,9 +84,17 @@ def _first_error(err: ValueError) -> str:
     return str(err).splitlines()[0]
 
 
+def with_spread(value: float | None, spread: float | None, unit: str = "") -> str:
+    """Like "54.2% ± 1.3": a retained % and, for a multi-seed result, the std of its seeds' retained %."""
+    if value is None or pd.isna(value):
+        return ""
+    return f"{value:.1f}{unit}" + ("" if spread is None or pd.isna(spread) else f" ± {spread:.1f}")
+
+
 def format_table(table: pd.DataFrame) -> str:
     shown = table[COLUMNS].copy()
-    shown["retained_pct"] = shown["retained_pct"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}%")
+    spreads = table["retained_std"] if "retained_std" in table else [None] * len(table)
+    shown["retained_pct"] = [with_spread(v, s, "%") for v, s in zip(shown["retained_pct"], spreads)]
     for column, form in FACT_FORMATS.items():
         shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     for column in ("score", "dense"):
@@ -92,13 +104,14 @@ def format_table(table: pd.DataFrame) -> str:
 
 def format_pairs(pairs: list[Pair]) -> str:
     """The run summary: task, dense score, compressed score, retained %."""
-    return format_table(pd.DataFrame([result_row(p.compressed) for p in pairs], columns=COLUMNS))
+    return format_table(pd.DataFrame([result_row(p.compressed) for p in pairs], columns=COLUMNS + ["retained_std"]))
 
 
 def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     """Retained % per compressed variant (rows) and task of a suite (columns). With both closed- and
-    open-book QA present, adds LLM-KICK's contrast: the open - closed gap, in points. Then the fact
-    columns that any variant has (bytes per vector only with embedding variants)."""
+    open-book QA present, adds LLM-KICK's contrast: the open - closed gap, in points. Then each task's
+    spread column where a multi-seed variant has one, and the fact columns that any variant has (bytes
+    per vector only with embedding variants)."""
     rows = table[table["task"].isin(tasks) & (table["method"] != "dense")]
     if rows.empty:
         return pd.DataFrame()
@@ -107,14 +120,20 @@ def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     view = view[[t for t in tasks if t in view.columns]]
     if {"kick_closed_qa", "kick_open_qa"} <= set(view.columns):
         view["open_minus_closed"] = view["kick_open_qa"] - view["kick_closed_qa"]
+    if "retained_std" in rows and rows["retained_std"].notna().any():  # pivot_table drops tasks without one
+        spreads = rows.pivot_table(index=["model", "method", "profile"], columns="task", values="retained_std",
+                                   aggfunc="first")
+        view = view.join(spreads[[t for t in tasks if t in spreads.columns]].add_suffix(SPREAD_SUFFIX))
     facts = rows.groupby(["model", "method", "profile"])[FACT_COLUMNS].first().dropna(axis=1, how="all")
     return view.join(facts).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
 
 
 def format_view(view: pd.DataFrame) -> str:
-    shown = view.copy()
+    shown = view.drop(columns=[c for c in view.columns if c.endswith(SPREAD_SUFFIX)])
     for column in shown.columns:
-        if column not in ("model", "method", "profile"):
+        if column + SPREAD_SUFFIX in view:
+            shown[column] = [with_spread(v, s) for v, s in zip(view[column], view[column + SPREAD_SUFFIX])]
+        elif column not in ("model", "method", "profile"):
             form = FACT_FORMATS.get(column, "{:.1f}")
             shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     return shown.to_string(index=False)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
-import platform
-import subprocess
 import time
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,15 +15,14 @@ from bench.assets import (DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_d
                           resolve_model)
 from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
-from bench.methods.calib_sources import check_source
-from bench.methods.calibration import CalibrationConfig, build_calibration, calibration_suffix
+from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import VectorVariant, parse_embed
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
-from bench.schema import (DenseReference, Efficiency, Environment, RunResult, TaskInfo, VectorFacts, load_result,
+from bench.provenance import environment
+from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts, load_result,
                           model_dirname, result_path, save_result)
+from bench.seeds import SEED_RUNS_DIR, aggregate, check_seeds, seeded_method
 from bench.taskspec import TaskSpec, resolve_tasks
-
-PACKAGES = ["bench", "torch", "transformers", "sentence-transformers", "lm_eval", "mteb", "datasets"]
 
 
 @dataclass
@@ -44,6 +41,7 @@ class RunRequest:
     calib_seqlen: int | None = None
     calib_source: str | None = None  # None: the profile's default (bench.methods.calib_sources)
     seed: int = 0
+    seeds: list[int] | None = None  # --seeds: one run per seed, stored as their aggregate (None: the one seed)
     trust_remote_code: bool = False
     embed: str | None = None  # --embed: comma-separated embedding variants (truncate:64,int8,...)
 
@@ -64,12 +62,14 @@ class Plan:
     groups: list[tuple[ModelRef, list[TaskSpec]]]  # (dense parent, its tasks)
     embed: list[VectorVariant] = field(default_factory=list)  # embedding variants for retrieval tasks
     checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
+    seeds: list[int] = field(default_factory=list)  # --seeds, sorted (empty: one run with request.seed)
 
 
 def plan(request: RunRequest) -> Plan:
     """Resolve every name up front, so bad input fails before any model loads."""
     profile = PROFILES.get(request.profile)
-    method = make_method(request.method, request.method_params, request.seed)
+    method, calibration = seeded_method(request, profile, request.seed, request.seeds or [])
+    seeds = check_seeds(request.seeds, request.seed, method) if request.seeds is not None else []
     specs = resolve_tasks(request.suite, request.tasks)
     checkpoint = None
     if (method.name == "none") != bool(request.parent) or (request.parent and not request.model):
@@ -93,24 +93,13 @@ def plan(request: RunRequest) -> Plan:
         for ref, _ in groups:
             if ref.weights:
                 method.check_layers(model_skeleton(ref, request.trust_remote_code), ref.name)
-    calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
-                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=request.seed,
-                                    source=request.calib_source or profile.calib_source)
-    if calibration.samples < 1 or calibration.seqlen < 8:
-        raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
-    check_source(calibration.source, will_load=method.needs_calibration)
-    if method.needs_calibration:  # not the profile's default calibration: its own slug, so results never mix
-        sized = bool(request.calib_samples or request.calib_seqlen or request.seed)
-        method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized)
-    elif method.name == "random" and request.seed:
-        method.slug_suffix = f"-seed{request.seed}"
     embed = parse_embed(request.embed) if request.embed else []
     if embed and not any(s.is_retrieval for _, group in groups for s in group):
         raise BenchError("--embed compresses retrieval embeddings: name an mteb task or the retrieval suite")
     if embed and any(ref.kind == "encoder" and not ref.weights for ref, _ in groups):
         raise BenchError("--embed compresses embeddings, and BM25 ranks by term statistics: it has no vectors")
     return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
-                embed=embed)
+                embed=embed, seeds=seeds)
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
@@ -141,7 +130,8 @@ def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[P
         if not ref.weights:
             log(f"[{p.method.slug()}] {ref.name} has no weights to compress: only its reference row runs")
             continue
-        compressed = _run_variant(request, p, ref, p.method, specs, data, dense_results, log)
+        compressed = (_run_seeds(request, p, ref, specs, data, dense_results, log) if p.seeds
+                      else _run_variant(request, p, ref, p.method, specs, data, dense_results, log))
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
                   for s in specs for target in _targets(s, p) if target in compressed]
     return pairs
@@ -178,11 +168,10 @@ def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
     return [(spec.name, None)] + [(spec.name, v) for v in vector_variants]
 
 
-def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
-                 data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
-                 log: Callable[[str], None]) -> dict[Target, RunResult]:
-    """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
-    by_name = {s.name: s for s in specs}
+def _pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
+             data: dict[str, recipes.TaskData], log: Callable[[str], None]
+             ) -> tuple[dict[Target, str], dict[Target, RunResult], dict[str, list[VectorVariant | None]]]:
+    """Each target's slug, the results already written, and the vector variants still to run per task."""
     slug_of = {}
     results: dict[Target, RunResult] = {}
     todo: dict[str, list[VectorVariant | None]] = {}
@@ -197,6 +186,36 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                 log(f"[{slug_of[target]}] {ref.name} {spec.name}: done already ({path})")
             else:
                 todo.setdefault(spec.name, []).append(variant)
+    return slug_of, results, todo
+
+
+def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec], data: dict[str, recipes.TaskData],
+               dense: dict[Target, RunResult], log: Callable[[str], None]) -> dict[Target, RunResult]:
+    """--seeds: each seed runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
+    already written there), then every target's seeds are summed up in one aggregate result file."""
+    slug_of, results, todo = _pending(request, p, ref, p.method, specs, data, log)
+    per_seed = {}
+    for seed in p.seeds if todo else []:
+        method, calibration = seeded_method(request, p.profile, seed, [])
+        per_seed[seed] = _run_variant(replace(request, seed=seed, seeds=None, out=request.out / SEED_RUNS_DIR),
+                                      replace(p, method=method, calibration=calibration, seeds=[]), ref, method,
+                                      [s for s in specs if s.name in todo], data, dense, log)
+    for target in [(name, variant) for name, variants in todo.items() for variant in variants]:
+        if all(target in runs for runs in per_seed.values()):  # a vector variant may not fit the task
+            results[target] = aggregate({seed: runs[target] for seed, runs in per_seed.items()}, slug_of[target])
+            path = paths_for(request.out, results[target])
+            save_result(results[target], path)
+            log(f"[{slug_of[target]}] {ref.name} {target[0]}: {results[target].main_metric} = "
+                f"{results[target].main_score:.4g} ± {results[target].spread.std:.2g} over seeds -> {path}")
+    return results
+
+
+def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
+                 data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
+                 log: Callable[[str], None]) -> dict[Target, RunResult]:
+    """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
+    by_name = {s.name: s for s in specs}
+    slug_of, results, todo = _pending(request, p, ref, method, specs, data, log)
     if not todo:
         return results
 
@@ -243,7 +262,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                 main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics,
                 dense_reference=DenseReference(
                     main_score=reference.main_score,
-                    path=str(paths_for(request.out, reference).relative_to(request.out)),
+                    path=str(paths_for(Path(), reference)),  # relative to the submissions root
                 ) if reference else None,
                 compression=facts, calibration=calib.record if calib else None, vectors=vector_facts,
                 efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=seconds),
@@ -278,25 +297,3 @@ def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Pla
 
 def paths_for(root: Path, result: RunResult) -> Path:
     return result_path(root, result.model.dirname, result.method.slug, result.profile, result.task.name)
-
-
-def environment(seed: int) -> Environment:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return Environment(python=platform.python_version(), packages=versions, git_hash=_git_hash(), seed=seed)
-
-
-def _git_hash() -> str | None:
-    repo = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+dirty" if dirty else "")

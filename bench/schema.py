@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import statistics
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ModelKind = Literal["causal-lm", "encoder", "free-embedding"]  # the last: vectors optimised directly
 Backend = Literal["lm_eval", "mteb", "limit"]  # the engine a task runs on (limit: the free-embedding search)
@@ -107,6 +109,27 @@ class Environment(Strict):
     seed: int
 
 
+class SeedRun(Strict):
+    """One seed of a multi-seed result (--seeds): what that seed's calibration draw (or random mask) scored."""
+
+    seed: int
+    main_score: float
+    metrics: dict[str, float] = Field(default_factory=dict)
+    calibration_hash: str | None = None  # sha256 of this seed's calibration token ids (None: no calibration)
+
+
+class Spread(Strict):
+    """How the main score varies over the seeds."""
+
+    std: float  # sample standard deviation (ddof=1)
+    min: float
+    max: float
+
+
+def seed_spread(scores: list[float]) -> Spread:
+    return Spread(std=statistics.stdev(scores), min=min(scores), max=max(scores))
+
+
 class RunResult(Strict):
     schema_version: Literal[1] = 1
     model: ModelInfo
@@ -125,6 +148,27 @@ class RunResult(Strict):
     efficiency: Efficiency
     environment: Environment
     date: datetime
+    # A multi-seed aggregate: main_score and metrics are the means over these seeds; calibration,
+    # compression and environment are the first seed's (each seed's calibration hash is in its run).
+    seed_runs: list[SeedRun] = Field(default_factory=list)
+    spread: Spread | None = None
+
+    @model_validator(mode="after")
+    def _aggregate_matches_its_seeds(self) -> RunResult:
+        """A reviewer can recompute an aggregate: its score and spread must be those of its seeds."""
+        if not self.seed_runs and self.spread is None:
+            return self
+        scores = [run.main_score for run in self.seed_runs]
+        if len(scores) < 2 or self.spread is None:
+            raise ValueError("a multi-seed result needs two or more seed_runs and their spread")
+        if len({run.seed for run in self.seed_runs}) < len(scores):
+            raise ValueError("seed_runs repeat a seed")
+        expected = seed_spread(scores)
+        pairs = [(self.main_score, statistics.fmean(scores)),
+                 *((getattr(self.spread, f), getattr(expected, f)) for f in Spread.model_fields)]
+        if not all(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12) for got, want in pairs):
+            raise ValueError("main_score and spread must be the mean and spread of the seed_runs' scores")
+        return self
 
     @property
     def retained(self) -> float | None:
@@ -132,6 +176,15 @@ class RunResult(Strict):
         if self.dense_reference is None:
             return None
         return retained_fraction(self.main_score, self.dense_reference.main_score, self.higher_is_better)
+
+    @property
+    def retained_std(self) -> float | None:
+        """Sample std of the seeds' own retained fractions (None: a single-seed result or no dense parent)."""
+        if not self.seed_runs or self.dense_reference is None:
+            return None
+        fractions = [retained_fraction(run.main_score, self.dense_reference.main_score, self.higher_is_better)
+                     for run in self.seed_runs]
+        return None if None in fractions else statistics.stdev(fractions)
 
 
 def retained_fraction(score: float, dense: float, higher_is_better: bool) -> float | None:
@@ -145,6 +198,14 @@ def model_dirname(name: str) -> str:
 
 def result_path(root: Path, model_dirname: str, method_slug: str, profile: str, task: str) -> Path:
     return Path(root) / model_dirname / method_slug / profile / f"{task}.json"
+
+
+def result_files(root: Path) -> list[Path]:
+    """Every result file under `root`, outside hidden folders (a multi-seed run's per-seed files sit in
+    `.seeds/`: its progress, summed up by the aggregate)."""
+    root = Path(root)
+    return sorted(path for path in root.rglob("*.json")
+                  if not any(part.startswith(".") for part in path.relative_to(root).parts))
 
 
 FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by others, like any build output (a web server, a colleague)

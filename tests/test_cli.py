@@ -28,6 +28,14 @@ def invoke(*args: str):
     (["run", "--method", "none", "--label", "a b", "--model", "x", "--parent", "y"], "label must be letters"),
     (["run", "--model", "bm25", "--tasks", "limit_small", "--embed", "int8"], "BM25 ranks by term statistics"),
     (["run", "--model", "bm25", "--tasks", "lee_sts"], "none of the tasks (lee_sts) takes one"),
+    (["run", "--method", "magnitude", "--seeds", "0,1,2"], "magnitude does not depend on the seed"),
+    (["run", "--method", "rtn", "--seeds", "0,1,2"], "rtn does not depend on the seed"),
+    (["run", "--method", "lowrank", "--seeds", "0,1"], "lowrank does not depend on the seed"),
+    (["run", "--method", "dense", "--seeds", "0,1"], "dense does not depend on the seed"),
+    (["run", "--seeds", "0,one"], "--seeds takes integers, comma-separated"),
+    (["run", "--seeds", "1,1"], "--seeds lists a seed twice"),
+    (["run", "--seeds", "3"], "--seeds takes two or more seeds"),
+    (["run", "--seed", "1", "--seeds", "0,1"], "give --seed or --seeds, not both"),
 ])
 def test_bad_input_exits_2_with_one_line(args, expected):
     result = invoke(*args)

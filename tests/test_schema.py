@@ -2,6 +2,7 @@
 
 import json
 import os
+import statistics
 from datetime import datetime, timezone
 
 import pytest
@@ -74,3 +75,33 @@ def test_written_files_and_folders_are_readable_by_others(tmp_path):
         os.umask(old_umask)
     assert (tmp_path / "a" / "b" / "r.json").stat().st_mode & 0o777 == 0o644
     assert [(tmp_path / d).stat().st_mode & 0o777 for d in ("a", "a/b")] == [0o755, 0o755]
+
+
+def multi_seed(**overrides) -> RunResult:
+    """A 3-seed aggregate of perplexities 39, 40 and 44."""
+    seed_runs = [{"seed": seed, "main_score": score, "calibration_hash": f"{seed}" * 64}
+                 for seed, score in [(0, 39.0), (1, 40.0), (2, 44.0)]]
+    spread = {"std": statistics.stdev([39.0, 40.0, 44.0]), "min": 39.0, "max": 44.0}
+    return make_result(**{"main_score": 41.0, "seed_runs": seed_runs, "spread": spread, **overrides})
+
+
+def test_a_multi_seed_result_round_trips_and_old_files_load_as_single_seed(tmp_path):
+    assert make_result().seed_runs == [] and make_result().spread is None and make_result().retained_std is None
+    result = multi_seed()
+    save_result(result, tmp_path / "r.json")
+    assert load_result(tmp_path / "r.json") == result
+    # lower is better: each seed retains dense / its own perplexity
+    assert result.retained_std == pytest.approx(statistics.stdev([30 / 39, 30 / 40, 30 / 44]))
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"main_score": 40.0}, "must be the mean and spread"),
+    ({"spread": {"std": 1.0, "min": 39.0, "max": 44.0}}, "must be the mean and spread"),
+    ({"spread": {"std": statistics.stdev([39.0, 40.0, 44.0]), "min": 39.0, "max": 45.0}}, "must be the mean"),
+    ({"spread": None}, "two or more seed_runs and their spread"),
+    ({"seed_runs": [{"seed": 0, "main_score": 41.0}]}, "two or more seed_runs"),
+    ({"seed_runs": [{"seed": 0, "main_score": v} for v in (39.0, 40.0, 44.0)]}, "repeat a seed"),
+])
+def test_an_aggregate_whose_score_or_spread_is_not_its_seeds_is_rejected(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        multi_seed(**overrides)

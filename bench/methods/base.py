@@ -39,6 +39,11 @@ class Method(ABC):
     def needs_calibration(self) -> bool:
         return self.statistic is not None
 
+    @property
+    def seeded(self) -> bool:
+        """Whether --seed changes the result: it draws the calibration windows (and random's mask)."""
+        return self.needs_calibration
+
     def slug(self) -> str:
         params = self.params.slug()
         return (f"{self.name}-{params}" if params else self.name) + self.slug_suffix

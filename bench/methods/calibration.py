@@ -33,12 +33,12 @@ class CalibrationSet:
     forward: Callable[[Tensor], object]  # runs the model on one batch
 
 
-def calibration_suffix(config: CalibrationConfig, default_source: str, sized: bool) -> str:
+def calibration_suffix(config: CalibrationConfig, default_source: str, sized: bool, seed_label: str = "") -> str:
     """What a method slug adds for a calibration that is not the profile's default (nothing for it):
-    `-calib16x512-seed0` for another size or seed (`sized`), `-calib-wiki` for another source, both as
-    `-calib-wiki-16x512-seed0`."""
+    `-calib16x512-seed0` for another size or seed (`sized`; `seed_label` names several seeds, e.g.
+    `seeds0-1-2`), `-calib-wiki` for another source, both as `-calib-wiki-16x512-seed0`."""
     source = "" if config.source == default_source else f"-{slug_part(config.source)}"
-    size = f"{config.samples}x{config.seqlen}-seed{config.seed}" if sized else ""
+    size = f"{config.samples}x{config.seqlen}-{seed_label or f'seed{config.seed}'}" if sized else ""
     if not (source or size):
         return ""
     return f"-calib{source}{'-' if source and size else ''}{size}"

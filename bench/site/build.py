@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bench.report import FACT_COLUMNS, ceiling_view, fitted_curve, load_table, suite_view
+from bench.report import FACT_COLUMNS, SPREAD_SUFFIX, ceiling_view, fitted_curve, load_table, suite_view
 from bench.resources import resource_dir
 from bench.taskspec import SUITES
 from bench.schema import write_text_atomic
@@ -34,13 +34,14 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
     suites = []
     for name, suite in SUITES.items():
         view = suite_view(table, suite.tasks) if len(table) else pd.DataFrame()
-        columns = [c for c in view.columns if c not in ("model", "method", "profile", *FACT_COLUMNS)]
+        columns = [c for c in view.columns
+                   if c not in ("model", "method", "profile", *FACT_COLUMNS) and not c.endswith(SPREAD_SUFFIX)]
         if len(columns) >= 2:  # a view of one task repeats that task's own table
             suites.append({"name": name, "description": suite.description, "columns": columns,
                            "facts": _facts_present(view), "rows": view.to_dict("records")})
     ceiling = ceiling_view(table)
     html = env.get_template("index.html.j2").render(
-        tasks=tasks, suites=suites, fact_display=FACT_DISPLAY, notes=notes, n_results=len(table),
+        tasks=tasks, suites=suites, fact_display=FACT_DISPLAY, spread_suffix=SPREAD_SUFFIX, notes=notes, n_results=len(table),
         ceiling=ceiling.to_dict("records"), ceiling_columns=list(ceiling.columns), curve=fitted_curve(table),
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -21,6 +21,10 @@ class Random(Method):
         super().__init__(params, seed)
         self.generator = torch.Generator().manual_seed(seed)
 
+    @property
+    def seeded(self) -> bool:
+        return True
+
     def compress_weight(self, weight: Tensor, statistic: Tensor | None, block: int, n_blocks: int) -> Tensor:
         scores = torch.rand(weight.shape, generator=self.generator).to(weight.device)
         return masked(weight, prune_mask(scores, self.params.block_sparsity(block, n_blocks), self.params.n_m,

@@ -1,0 +1,86 @@
+"""Seed variance (--seeds): one run per seed, summed up as one aggregate result per task.
+
+Each seed runs as the single-seed run `--seed N` would, but writes into the hidden `.seeds/` folder under
+the output folder, so an interrupted multi-seed run keeps its finished seeds and the leaderboard lists
+only the aggregates. The aggregate's slug ends in `seedsA-B-C` and never names a single-seed result.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from bench import BenchError
+from bench.methods.base import Method, make_method
+from bench.methods.calib_sources import check_source
+from bench.methods.calibration import CalibrationConfig, calibration_suffix
+from bench.profiles import Profile
+from bench.schema import Efficiency, RunResult, SeedRun, seed_spread
+
+if TYPE_CHECKING:
+    from bench.runner import RunRequest
+
+SEED_RUNS_DIR = ".seeds"
+
+
+def seeds_label(seeds: list[int]) -> str:
+    """The slug's name for a set of seeds: `seeds0-1-2` (in order, so 2,0,1 names the same result)."""
+    return "seeds" + "-".join(str(seed) for seed in sorted(seeds))
+
+
+def seeded_method(request: RunRequest, profile: Profile, seed: int,
+                  seeds: list[int]) -> tuple[Method, CalibrationConfig]:
+    """The method and its calibration for `seed`. Calibration other than the profile's default gets its own
+    slug, so results never mix; `seeds` (--seeds) names the aggregate of those seeds instead of one."""
+    method = make_method(request.method, request.method_params, seed)
+    calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
+                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=seed,
+                                    source=request.calib_source or profile.calib_source)
+    if calibration.samples < 1 or calibration.seqlen < 8:
+        raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
+    check_source(calibration.source, will_load=method.needs_calibration)
+    label = seeds_label(seeds) if seeds else f"seed{seed}"
+    if method.needs_calibration:
+        sized = bool(request.calib_samples or request.calib_seqlen or seed or seeds)
+        method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized, label)
+    elif method.name == "random" and (seed or seeds):
+        method.slug_suffix = f"-{label}"
+    return method, calibration
+
+
+def check_seeds(seeds: list[int], seed: int, method: Method) -> list[int]:
+    """The seeds, sorted; one-line errors for a set that is not a spread or a method the seed does not change."""
+    if seed:
+        raise BenchError("give --seed or --seeds, not both")
+    if len(set(seeds)) != len(seeds):
+        raise BenchError(f"--seeds lists a seed twice: {','.join(map(str, seeds))}")
+    if len(seeds) < 2:
+        raise BenchError("--seeds takes two or more seeds, e.g. 0,1,2 (for one seed: --seed)")
+    if not method.seeded:
+        raise BenchError(f"--seeds repeats a seeded method (a calibrated one, or random); {method.name} does not "
+                         "depend on the seed and would score the same each time: run it without --seeds")
+    return sorted(seeds)
+
+
+def aggregate(runs: dict[int, RunResult], slug: str) -> RunResult:
+    """One result for every seed's run of a task: main score and metrics are the means over the seeds, and it
+    keeps each seed's scores and calibration hash and the spread. What the seeds share (model, task, dense
+    reference) and the first seed's calibration, compression facts and environment come from the first seed."""
+    first = runs[min(runs)]
+    shared_metrics = sorted(set.intersection(*(set(run.metrics) for run in runs.values())))
+    compress_seconds = [run.efficiency.compress_seconds for run in runs.values()]
+    return RunResult.model_validate({
+        **dict(first),
+        "method": first.method.model_copy(update={"slug": slug}),
+        "main_score": statistics.fmean(run.main_score for run in runs.values()),
+        "metrics": {name: statistics.fmean(run.metrics[name] for run in runs.values()) for name in shared_metrics},
+        "efficiency": Efficiency(  # one seed's cost, as a single-seed result states it
+            compress_seconds=None if None in compress_seconds else statistics.fmean(compress_seconds),
+            eval_seconds=statistics.fmean(run.efficiency.eval_seconds for run in runs.values())),
+        "seed_runs": [SeedRun(seed=seed, main_score=run.main_score, metrics=run.metrics,
+                              calibration_hash=run.calibration.data_hash if run.calibration else None)
+                      for seed, run in sorted(runs.items())],
+        "spread": seed_spread([run.main_score for _, run in sorted(runs.items())]),
+        "date": datetime.now(timezone.utc),
+    })
