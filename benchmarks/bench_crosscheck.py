@@ -136,9 +136,13 @@ def main(model: str, profile: str, methods: str | None, calib_samples: int | Non
         raise click.BadParameter(f"unknown variant(s) {', '.join(sorted(unknown))}", param_hint="--methods")
     request = RunRequest(model=model, profile=profile, tasks=["wiki_ppl"], calib_samples=calib_samples,
                          calib_seqlen=calib_seqlen, limit=limit)
+    rows = []
     with tempfile.TemporaryDirectory() as work:
-        rows = [row for v in VARIANTS if v.label in keep
-                if (row := crosscheck(v, request, python, damp, Path(work), limit)) is not None]
+        for variant in (v for v in VARIANTS if v.label in keep):
+            row = crosscheck(variant, request, python, damp, Path(work), limit)
+            if row:  # each as it finishes: a GPTQ pair takes many minutes on 2 cores
+                click.echo(f"{variant.label}: bench {row['bench']:.3f}, llm-compressor {row['llm-compressor']:.3f}")
+                rows.append(row)
     click.echo(f"wiki_ppl (word perplexity) of {model}, profile {profile}, same calibration windows and evaluation:")
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}") if rows else "no variant ran")
 
