@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# llm-compressor, the cross-check's reference, pins an older transformers: its own virtualenv, for `make bench` only.
+XC_VENV := .venv-crosscheck
+XC_STAMP := $(XC_VENV)/.installed
 # Nothing is fetched from a model or data hub in the demo or the tests.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
@@ -22,6 +25,13 @@ $(STAMP): pyproject.toml Makefile
 	  || { tail -n 30 $(VENV)/install.log; echo "pip failed: see $(VENV)/install.log"; exit 1; }
 	@touch $@
 
+$(XC_STAMP): benchmarks/crosscheck-requirements.txt Makefile
+	$(PYTHON) -m venv $(XC_VENV)
+	$(XC_VENV)/bin/pip install --quiet --upgrade pip
+	$(XC_VENV)/bin/pip install --quiet torch==2.13.0
+	$(XC_VENV)/bin/pip install --quiet -r benchmarks/crosscheck-requirements.txt
+	touch $@
+
 demo: venv
 	$(OFFLINE) $(BIN)/bench run --method magnitude
 	$(OFFLINE) $(BIN)/bench run --method wanda
@@ -34,13 +44,15 @@ test: venv
 test-fast: venv
 	$(OFFLINE) $(BIN)/python -m pytest -q -m "not real"
 
-bench: venv
+bench: venv $(XC_STAMP)
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_methods
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_batch_independence
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_suite --suite kick --method wanda
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_embed
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_free_embedding
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_crosscheck --python $(XC_VENV)/bin/python
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_calibration
 
 clean:
-	rm -rf $(VENV) site/_build
+	rm -rf $(VENV) $(XC_VENV) site/_build
