@@ -8,7 +8,6 @@ those results (their calibration record and method params), not from what was as
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 import click
@@ -29,7 +28,6 @@ SETTINGS = {
 }
 SOURCES = ["news", "wiki", "pydoc", "mix"]
 SIZES = ["16x512", "128x512"]
-HAS_SOURCE_OPTION = "calib_source" in {f.name for f in fields(RunRequest)}  # until --calib-source is merged
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -48,12 +46,9 @@ def requests_for(methods: list[str], sources: list[str], sizes: list[str], **bas
                 requests.append(RunRequest(method=method, method_params=params, **base))
                 continue
             for source in sources:
-                if not HAS_SOURCE_OPTION and source != "news":
-                    raise BenchError(f"calibration source {source!r} needs --calib-source, which this bench lacks")
-                source_field = {"calib_source": source} if HAS_SOURCE_OPTION else {}
                 for samples, seqlen in map(parse_size, sizes):
                     requests.append(RunRequest(method=method, method_params=params, calib_samples=samples,
-                                               calib_seqlen=seqlen, **source_field, **base))
+                                               calib_seqlen=seqlen, calib_source=source, **base))
     return requests
 
 

@@ -29,12 +29,6 @@ def test_sizes_must_read_samples_x_seqlen():
         bench_calibration.parse_size("128-512")
 
 
-@pytest.mark.skipif(bench_calibration.HAS_SOURCE_OPTION, reason="this bench has --calib-source")
-def test_a_source_other_than_news_needs_the_source_option():
-    with pytest.raises(BenchError, match="--calib-source"):
-        bench_calibration.requests_for(["wanda"], ["wiki"], ["16x512"])
-
-
 def test_calibration_table_writes_result_files_and_reads_the_table_back_from_them(tiny_llama_dir, tmp_path):
     out = tmp_path / "results"
     result = CliRunner().invoke(bench_calibration.main, [
