@@ -42,7 +42,7 @@ def seeded_method(request: RunRequest, profile: Profile, seed: int,
     check_source(calibration.source, will_load=method.needs_calibration)
     label = seeds_label(seeds) if seeds else f"seed{seed}"
     if method.needs_calibration:
-        sized = bool(request.calib_samples or request.calib_seqlen or seed or seeds)
+        sized = (calibration.samples, calibration.seqlen) != (profile.calib_samples, profile.calib_seqlen) or bool(seed or seeds)
         method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized, label)
     elif method.name == "random" and (seed or seeds):
         method.slug_suffix = f"-{label}"
