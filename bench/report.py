@@ -60,12 +60,22 @@ def result_row(result: RunResult) -> dict[str, object]:
         "model_notes": result.model.notes,
         "limited": result.task.limit is not None,
         "metrics": result.metrics,
+        "calibration": calibration_label(result),
     }
+
+
+def calibration_label(result: RunResult) -> str | None:
+    """Like "wiki 16x512": the calibration source's short name and size (None for data-free methods)."""
+    record = result.calibration
+    if record is None:
+        return None
+    source = record.source.split(" (", 1)[0].removeprefix("bench:")
+    return f"{source} {record.samples}x{record.seqlen}"
 
 
 def load_table(submissions: Path) -> pd.DataFrame:
     rows = [result_row(load_valid(path)) for path in result_files(submissions)]
-    table = pd.DataFrame(rows, columns=COLUMNS + ["retained_std", "model_notes", "limited", "metrics"])
+    table = pd.DataFrame(rows, columns=COLUMNS + ["retained_std", "model_notes", "limited", "metrics", "calibration"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
 
@@ -126,6 +136,23 @@ def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
         view = view.join(spreads[[t for t in tasks if t in spreads.columns]].add_suffix(SPREAD_SUFFIX))
     facts = rows.groupby(["model", "method", "profile"])[FACT_COLUMNS].first().dropna(axis=1, how="all")
     return view.join(facts).reset_index().sort_values(["model", "profile", "method"], ignore_index=True)
+
+
+def calibration_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Retained % per method setting and calibration (source and size) of every model that has a
+    calibrated variant, data-free variants (RTN, magnitude) beside them as references; one column per
+    task. Empty unless some setting was calibrated two ways: only then does the view compare anything."""
+    rows = table[(table["method"] != "dense")] if len(table) else table
+    calibrated = rows[rows["calibration"].notna()] if len(rows) else rows
+    if calibrated.empty:
+        return pd.DataFrame()
+    rows = rows[rows["model"].isin(calibrated["model"])].assign(
+        setting=lambda r: r["method"].str.split("-calib").str[0], calibration=lambda r: r["calibration"].fillna("-"))
+    if not (rows[rows["calibration"] != "-"].groupby(["model", "setting"])["calibration"].nunique() > 1).any():
+        return pd.DataFrame()
+    view = rows.pivot_table(index=["model", "profile", "setting", "calibration"], columns="task",
+                            values="retained_pct", aggfunc="first")
+    return view.reset_index().sort_values(["model", "profile", "setting", "calibration"], ignore_index=True)
 
 
 def format_view(view: pd.DataFrame) -> str:

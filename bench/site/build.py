@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bench.report import FACT_COLUMNS, SPREAD_SUFFIX, ceiling_view, fitted_curve, load_table, suite_view
+from bench.report import (FACT_COLUMNS, SPREAD_SUFFIX, calibration_view, ceiling_view, fitted_curve, load_table,
+                          suite_view)
 from bench.resources import resource_dir
 from bench.taskspec import SUITES
 from bench.schema import write_text_atomic
@@ -40,7 +41,10 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
             suites.append({"name": name, "description": suite.description, "columns": columns,
                            "facts": _facts_present(view), "rows": view.to_dict("records")})
     ceiling = ceiling_view(table)
+    calibration = calibration_view(table)
     html = env.get_template("index.html.j2").render(
+        calibration=calibration.to_dict("records"),
+        calibration_tasks=[c for c in calibration.columns if c not in ("model", "profile", "setting", "calibration")],
         tasks=tasks, suites=suites, fact_display=FACT_DISPLAY, spread_suffix=SPREAD_SUFFIX, notes=notes, n_results=len(table),
         ceiling=ceiling.to_dict("records"), ceiling_columns=list(ceiling.columns), curve=fitted_curve(table),
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
