@@ -40,11 +40,15 @@ class Variant:
     reference_args: list[str] = field(default_factory=list)
 
 
-# bench's act-order with static groups keeps groups in column order: llm-compressor's "static" (its default);
+# llm-compressor fits its group grids up front on the original weights: bench's --static-groups (gptq-static);
+# bench's plain gptq refits each group where it starts, as the GPTQ paper's code does by default.
+# With act-order, static groups keep groups in column order: llm-compressor's "static" (its default);
 # without static groups the groups follow the permuted order: llm-compressor's "group".
 VARIANTS = [
     Variant("rtn", "rtn", {"bits": 4, "group_size": 128}, ["--bits", "4", "--group-size", "128"]),
     Variant("gptq", "gptq", {"bits": 4, "group_size": 128}, ["--bits", "4", "--group-size", "128"]),
+    Variant("gptq-static", "gptq", {"bits": 4, "group_size": 128, "static_groups": True},
+            ["--bits", "4", "--group-size", "128"]),
     Variant("gptq-actorder", "gptq", {"bits": 4, "group_size": 128, "act_order": True},
             ["--bits", "4", "--group-size", "128", "--actorder", "group"]),
     Variant("gptq-actorder-static", "gptq", {"bits": 4, "group_size": 128, "act_order": True, "static_groups": True},

@@ -29,8 +29,8 @@ def test_options_name_the_variant(method, params, slug):
 @pytest.mark.parametrize("method,params,error", [
     ("gptq", {"damp": 0.0}, "damp must be in (0, 1], got 0.0"),
     ("sparsegpt", {"damp": 1.5}, "damp must be in (0, 1], got 1.5"),
-    ("gptq", {"static_groups": True}, "static groups go with act-order and a group size"),
-    ("gptq", {"static_groups": True, "act_order": True, "group_size": 0}, "static groups go with act-order"),
+    ("gptq", {"static_groups": True, "group_size": 0}, "static groups need a group size"),
+    ("gptq", {"static_groups": True, "act_order": True, "group_size": 0}, "static groups need a group size"),
     ("sparsegpt", {"act_order": True}, "method 'sparsegpt' takes no act_order"),
     ("rtn", {"damp": 0.1}, "method 'rtn' takes no damp"),
 ])
@@ -63,7 +63,7 @@ def test_methods_pass_their_options_to_the_sweep(layer, method, params, kernel):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["--method", "gptq", "--static-groups"], "static groups go with act-order and a group size"),
+    (["--method", "gptq", "--static-groups", "--group-size", "0"], "static groups need a group size"),
     (["--method", "gptq", "--damp", "0"], "damp must be in (0, 1], got 0.0"),
     (["--method", "wanda", "--act-order"], "method 'wanda' takes no act_order"),
 ])

@@ -314,6 +314,18 @@ def test_gptq_act_order_matches_the_reference(layer, bits, group_size, block_siz
     assert not torch.allclose(expected, natural, atol=1e-3)  # the option changes this layer's answer
 
 
+@pytest.mark.parametrize("block_size", [2, 4, 8])
+def test_gptq_static_groups_without_act_order_match_the_reference(layer, block_size):
+    """Grids fitted up front on the original weight's groups (the reference's static groups, llm-compressor's
+    default), not on the weights the sweep has updated when each group starts."""
+    weight, hessian = layer
+    options = dict(grid=QuantGrid(3, symmetric=False), group_size=4, static_groups=True)
+    expected = reference_obs(weight, hessian, **options)
+    assert torch.allclose(obs_sweep(weight, hessian, block_size=block_size, **options).double(), expected,
+                          rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(expected, reference_obs(weight, hessian, grid=options["grid"], group_size=4), atol=1e-3)
+
+
 def test_static_groups_keep_each_column_on_its_own_groups_grid(layer):
     """Each column is rounded to the grid fitted up front on its own group of the original weight, though
     act-order processes it elsewhere; without static groups the grids follow the processing order."""

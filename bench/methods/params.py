@@ -176,15 +176,18 @@ class DampField(NoParams):
 
 class GPTQParams(QuantParams, DampField):
     """GPTQ's grid and dampening; `act_order` processes the columns by decreasing Hessian diagonal, and
-    `static_groups` (with act-order and a group size) fits every group's grid up front on its own columns."""
+    `static_groups` (with a group size) fits every group's grid up front on the original weight's own
+    columns, as the GPTQ reference's option does (and as llm-compressor does by default), instead of on
+    the weights already updated by the sweep when the group starts."""
 
     act_order: bool = False
     static_groups: bool = False
 
     @model_validator(mode="after")
-    def _static_groups_need_act_order(self) -> "GPTQParams":
-        if self.static_groups and not (self.act_order and self.group_size):
-            raise ValueError("static groups go with act-order and a group size (--act-order --group-size N)")
+    def _static_groups_need_groups(self) -> "GPTQParams":
+        if self.static_groups and not self.group_size:
+            raise ValueError("static groups need a group size (--group-size N): one grid per row is fitted up front "
+                             "either way")
         return self
 
     def slug(self) -> str:
