@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
-from pydantic import ValidationError
-
-from bench import BenchError
-from bench.schema import RunResult, load_result, result_files
+from bench.schema import RunResult
+from bench.validate import check_root
 
 if TYPE_CHECKING:
     from bench.runner import Pair
@@ -26,6 +25,10 @@ FACT_FORMATS = {"sparsity": "{:.3f}", "model_bits_per_weight": "{:.2f}", "layer_
 SPREAD_SUFFIX = "_std"
 # The dense parent is the fp16 baseline every storage format is measured against.
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def weight_facts(result: RunResult) -> dict[str, float | None]:
@@ -63,25 +66,17 @@ def result_row(result: RunResult) -> dict[str, object]:
     }
 
 
-def load_table(submissions: Path) -> pd.DataFrame:
-    rows = [result_row(load_valid(path)) for path in result_files(submissions)]
+def load_table(submissions: Path, warn: Callable[[str], None] = _to_stderr) -> pd.DataFrame:
+    """Every result under `submissions` that `bench validate` accepts; each file it rejects is named in
+    one line through `warn` and skipped, so one bad file cannot take the table (or the site) down."""
+    checked = check_root(submissions)
+    for rel in checked.invalid:
+        first = next(f for f in checked.findings if f.path == rel)
+        warn(f"skipped {first.line(checked.root)} (`bench validate` lists every problem)")
+    rows = [result_row(result) for result in checked.results.values()]
     table = pd.DataFrame(rows, columns=COLUMNS + ["retained_std", "model_notes", "limited", "metrics"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
-
-
-def load_valid(path: Path) -> RunResult:
-    try:
-        return load_result(path)
-    except ValueError as err:  # pydantic's ValidationError and JSON errors are ValueErrors
-        raise BenchError(f"{path} is not a valid result file ({_first_error(err)}); see `bench validate`") from None
-
-
-def _first_error(err: ValueError) -> str:
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-    return str(err).splitlines()[0]
 
 
 def with_spread(value: float | None, spread: float | None, unit: str = "") -> str:
