@@ -196,8 +196,10 @@ class RunResult(Strict):
 
 
 def retained_fraction(score: float, dense: float, higher_is_better: bool) -> float | None:
+    """None where there is no finite ratio (a zero score, or one so small the ratio overflows)."""
     num, den = (score, dense) if higher_is_better else (dense, score)
-    return num / den if den else None
+    fraction = num / den if den else None
+    return fraction if fraction is not None and math.isfinite(fraction) else None
 
 
 def model_dirname(name: str) -> str:

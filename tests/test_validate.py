@@ -179,3 +179,46 @@ def test_the_site_and_the_report_skip_a_bad_file_and_show_the_rest(tmp_path):
     assert re.search(r"^skipped .*random-sp0.5/cpu-2c/wiki_ppl.json: .*not valid JSON", outcome.output, re.MULTILINE)
     html = (tmp_path / "site/index.html").read_text()
     assert "wanda-sp0.5" in html and "magnitude-sp0.5" not in html
+
+
+def free_embedding(metrics: dict[str, float]) -> dict:
+    data = dense_data()
+    data["model"] = {"name": "free-embedding", "source": "torch", "kind": "free-embedding", "n_params": 0}
+    data["task"] = {"name": "limit_free_embedding", "version": 3, "backend": "limit", "data_hash": "ab" * 32,
+                    "n_items": 4, "engine_version": "torch"}
+    data.update(main_metric="critical_n_max_d", higher_is_better=True, main_score=metrics["critical_n_max_d"],
+                metrics=metrics)
+    return data
+
+
+def capitals(score: float, slug: str = "wanda-sp0.5", dense: float = 0.0) -> dict:
+    data = wanda_data() if slug != "dense" else dense_data()
+    data["task"]["name"] = "capitals_mc"
+    data.update(main_metric="acc", higher_is_better=True, main_score=score, metrics={"acc": score})
+    if slug != "dense":
+        data["dense_reference"] = {"main_score": dense, "path": "org__model/dense/cpu-2c/capitals_mc.json"}
+        for optional in ("model_params", "model_bytes", "model_bits_per_weight"):
+            del data["compression"][optional]
+    return data
+
+
+@pytest.mark.parametrize("files", [
+    {"free-embedding/dense/cpu-2c/limit_free_embedding.json": free_embedding({"critical_n_max_d": 5.0})},
+    {"free-embedding/dense/cpu-2c/limit_free_embedding.json": free_embedding(
+        {"critical_n_max_d": 5.0, "seconds_d4": 1.0, "seconds_dx": 2.0, "fit_dz": 1.0, "critical_n_d9" + "9" * 5000: 3.0})},
+    {"org__model/dense/cpu-2c/capitals_mc.json": capitals(0.0, "dense"),  # no retained % (dense scored 0)
+     "org__model/wanda-sp0.5/cpu-2c/capitals_mc.json": capitals(0.5)},
+    {"org__model/dense/cpu-2c/capitals_mc.json": capitals(1e-308, "dense"),  # a retained % that overflows
+     "org__model/wanda-sp0.5/cpu-2c/capitals_mc.json": capitals(1.0, dense=1e-308)},
+], ids=["free-embedding-without-a-table", "free-embedding-malformed-names", "dense-scored-zero", "retained-overflows"])
+def test_the_site_and_report_build_from_any_set_validate_accepts(tmp_path, files):
+    for rel, data in files.items():
+        write(tmp_path / "subs", rel, data)
+    assert validate(tmp_path / "subs")[0] == 0
+    for args in (["site", "build", "--out", str(tmp_path / "site")], ["report", "--suite", "limit"],
+                 ["report", "--suite", "smoke"]):
+        outcome = CliRunner().invoke(cli, [*args, "--submissions", str(tmp_path / "subs")])
+        assert outcome.exit_code == 0, outcome.output
+    html = (tmp_path / "site/index.html").read_text()
+    assert all(data["method"]["slug"] in html and data["task"]["name"] in html for data in files.values())
+    assert "inf%" not in html and "nan%" not in html
