@@ -61,7 +61,8 @@ def result_row(result: RunResult) -> dict[str, object]:
         "profile": result.profile,
         "score": result.main_score,
         "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
-        "retained_pct": _percent(retained) if retained is not None else (100.0 if result.method.name == "dense" else None),
+        "retained_pct": (_percent(retained) if retained is not None
+                         else 100.0 if result.method.name == "dense" else None),
         "retained_std": _percent(result.retained_std),
         **weight_facts(result),
         "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bench import BenchError
 from bench.schema import MethodInfo, RunResult
+from bench.taskspec import TASKS
 
 Problem = tuple[str, str]  # (field, message)
 
@@ -63,8 +64,6 @@ def main_score_problems(result: RunResult) -> list[Problem]:
 def task_problems(result: RunResult) -> list[Problem]:
     """Bench's own tasks must match their spec; an upstream mteb task may record 0 items (bench does not
     count the items of mteb's own tasks); every other task scored at least one item."""
-    from bench.taskspec import TASKS
-
     task = result.task
     spec = TASKS.get(task.name) if task.name in TASKS else None
     problems = []
@@ -83,7 +82,7 @@ def task_problems(result: RunResult) -> list[Problem]:
 
 def params_slug(method: MethodInfo) -> str:
     """The slug bench gives `method.name` with `method.params` (strictly typed), without suffixes."""
-    from bench.methods import METHODS
+    from bench.methods import METHODS  # imports torch: only when a file gets this far
 
     cls = METHODS.get(method.name)  # BenchError naming the known methods
     given = {key: value for key, value in method.params.items() if value is not None}

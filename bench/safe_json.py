@@ -15,11 +15,7 @@ MAX_RESULT_BYTES = 1024 * 1024  # a result file is a few KiB; 1 MiB leaves room 
 
 
 class UnsafeFile(ValueError):
-    """A file that cannot be read as a JSON object; `field` names the part at fault ("" for the file)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
+    """A file that cannot be read as a JSON object: the message says why, in one line."""
 
 
 def _kind(mode: int) -> str | None:

@@ -10,6 +10,7 @@ import math
 import os
 import re
 import unicodedata
+from operator import attrgetter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -21,6 +22,8 @@ from bench.safe_json import UnsafeFile
 from bench.schema import RunResult, load_result, model_dirname
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")  # a path part: no separators, no "..", no ":"
+# What a result and its dense parent must share to be compared.
+PAIRED_FIELDS = ["task.name", "task.version", "task.data_hash", "task.limit", "profile"]
 MAX_FINDINGS_PER_FILE = 20  # a file with hundreds of bad fields need not flood a CI log
 
 
@@ -70,7 +73,10 @@ def candidates(root: Path) -> tuple[list[str], list[Finding]]:
         found.append(_relative(root, path))
         findings.append(Finding(found[-1], "", message))
 
-    for folder, dirs, files in os.walk(root, onerror=lambda err: flag(err.filename, f"cannot list: {err.strerror}")):
+    def unlistable(err: OSError) -> None:
+        flag(err.filename, f"cannot list: {err.strerror}")
+
+    for folder, dirs, files in os.walk(root, onerror=unlistable):
         here = Path(folder)
         found += [_relative(root, here / name) for name in [*files, *dirs] if name.lower().endswith(".json")]
         for name in list(dirs):
@@ -90,7 +96,7 @@ def read(root: Path, rel: str) -> tuple[RunResult | None, list[Finding]]:
     try:
         return load_result(root / rel), []
     except UnsafeFile as err:
-        return None, [Finding(rel, err.field, str(err))]
+        return None, [Finding(rel, "", str(err))]
     except ValidationError as err:
         return None, [Finding(rel, ".".join(map(str, e["loc"])), e["msg"]) for e in err.errors()]
 
@@ -152,11 +158,8 @@ def dense_parent_problems(rel: str, result: RunResult, checked: Checked) -> list
         return [("dense_reference.path", f"{ref.path} is not a valid result file in this folder")]
     problems = [("dense_reference.path", f"{ref.path} is a {dense.method.slug} result, not the dense parent")
                 ] if dense.method.slug != "dense" else []
-    pairs = {"task.name": (result.task.name, dense.task.name), "task.version": (result.task.version, dense.task.version),
-             "task.data_hash": (result.task.data_hash, dense.task.data_hash), "task.limit": (result.task.limit,
-             dense.task.limit), "profile": (result.profile, dense.profile)}
-    problems += [(f, f"{mine!r} differs from the dense parent's {theirs!r}") for f, (mine, theirs) in pairs.items()
-                 if mine != theirs]
+    problems += [(f, f"{attrgetter(f)(result)!r} differs from the dense parent's {attrgetter(f)(dense)!r}")
+                 for f in PAIRED_FIELDS if attrgetter(f)(result) != attrgetter(f)(dense)]
     if not math.isclose(ref.main_score, dense.main_score, rel_tol=1e-9, abs_tol=1e-12):
         problems.append(("dense_reference.main_score", f"{ref.main_score!r} is not the dense parent's main score "
                                                        f"({dense.main_score!r})"))
