@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bench.safe_json import check_json, read_capped_text
 
@@ -140,6 +141,14 @@ def seed_spread(scores: list[float]) -> Spread:
 
 class RunResult(Strict):
     schema_version: Literal[1] = 1
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        """`true` equals 1 in Python, so the literal alone would take it."""
+        if isinstance(value, bool):
+            raise ValueError("must be the integer 1, not a boolean")
+        return value
     model: ModelInfo
     method: MethodInfo
     task: TaskInfo
@@ -204,6 +213,16 @@ def retained_fraction(score: float, dense: float, higher_is_better: bool) -> flo
 
 def model_dirname(name: str) -> str:
     return name.replace("/", "__")
+
+
+# What a name must be to become one folder or file name of a result's path: no separator, no "..", no
+# control character (bench.validate rejects any other).
+PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+
+
+def path_part(name: str) -> str:
+    """`name` (e.g. a local checkpoint's folder) as a PATH_PART: runs of other characters become one dash."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", name).lstrip("._+-")[:128] or "model"
 
 
 def result_path(root: Path, model_dirname: str, method_slug: str, profile: str, task: str) -> Path:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import unicodedata
-from operator import attrgetter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
@@ -19,9 +18,8 @@ from pydantic import ValidationError
 from bench import BenchError
 from bench.result_checks import content_problems
 from bench.safe_json import UnsafeFile
-from bench.schema import RunResult, load_result, model_dirname
+from bench.schema import PATH_PART, RunResult, load_result, model_dirname
 
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")  # a path part: no separators, no "..", no ":"
 # What a result and its dense parent must share to be compared.
 PAIRED_FIELDS = ["task.name", "task.version", "task.data_hash", "task.limit", "profile"]
 MAX_FINDINGS_PER_FILE = 20  # a file with hundreds of bad fields need not flood a CI log
@@ -106,7 +104,7 @@ def path_problems(rel: str, result: RunResult) -> list[tuple[str, str]]:
     fields = ["model.name", "method.slug", "profile", "task.name"]
     expected = [model_dirname(result.model.name), result.method.slug, result.profile, result.task.name]
     problems = [(f, f"{part!r} cannot be a path part (letters, digits, '.', '_', '+', '-')")
-                for f, part in zip(fields, expected) if not SAFE_NAME.fullmatch(part) or part in (".", "..")]
+                for f, part in zip(fields, expected) if not PATH_PART.fullmatch(part) or part in (".", "..")]
     if problems:
         return problems
     parts = rel.split("/")
@@ -151,7 +149,7 @@ def dense_parent_problems(rel: str, result: RunResult, checked: Checked) -> list
         return [] if result.method.slug == "dense" else [("dense_reference", "missing: every result other than "
                                                           "the dense float one needs its dense parent")]
     target = PurePosixPath(ref.path)
-    if target.is_absolute() or not all(SAFE_NAME.fullmatch(p) for p in target.parts):
+    if target.is_absolute() or not all(PATH_PART.fullmatch(p) for p in target.parts):
         return [("dense_reference.path", "must be a relative path inside the submissions folder")]
     dense = checked.results.get(target.as_posix())
     if dense is None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bench.report import load_table
 from bench.schema import CompressionFacts, DenseReference, Efficiency, Environment, MethodInfo, ModelInfo, RunResult
-from bench.schema import TaskInfo
+from bench.schema import PATH_PART, TaskInfo, path_part
 from bench.site.build import build
 from bench.validate import check_root
 from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write
@@ -185,3 +185,9 @@ def test_hostile_submissions_are_rejected_and_the_site_still_builds(case):
 def test_changes_valid_by_construction_are_accepted_and_shown(data):
     accepted, findings = check(WANDA_PATH, json.dumps(data), site=True)
     assert accepted, findings
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.text(max_size=300))
+def test_any_local_model_folder_becomes_a_path_part_validate_accepts(name):
+    assert PATH_PART.fullmatch(path_part(name))
