@@ -128,15 +128,19 @@ def check_file(root: Path, rel: str) -> tuple[RunResult | None, list[Finding]]:
 
 
 def duplicates(checked: Checked, parsed: dict[str, RunResult]) -> None:
-    """One file per (model, method slug, profile, task), letter case ignored, by path and by content."""
+    """One file per (model, method slug, profile, task), letter case ignored, by path and by content. Where
+    exactly one of the files is otherwise valid (the others misplaced copies), only the copies are at fault:
+    a stray copy cannot take its original off the leaderboard."""
     groups: dict[tuple[str, ...], list[str]] = {}
     for rel in checked.files:
         groups.setdefault(("path", *rel.lower().removesuffix(".json").split("/")), []).append(rel)
     for rel, result in parsed.items():
         key = (model_dirname(result.model.name), result.method.slug, result.profile, result.task.name)
         groups.setdefault(("content", *(part.lower() for part in key)), []).append(rel)
-    for paths in groups.values():
-        for rel in paths if len(paths) > 1 else []:
+    bad = set(checked.invalid)
+    for paths in (paths for paths in groups.values() if len(paths) > 1):
+        sound = [rel for rel in paths if rel not in bad]
+        for rel in paths if len(sound) != 1 else set(paths) - set(sound):
             others = ", ".join(other for other in paths if other != rel)
             checked.findings.append(Finding(rel, "", f"the same result (model, method, profile, task) as {others}"))
 
@@ -192,7 +196,7 @@ def check_path(path: Path) -> Checked:
     path = Path(path)
     if not os.path.lexists(path):
         raise BenchError(f"{path} does not exist")
-    if path.is_dir() and not path.is_symlink():
+    if path.is_dir():  # a folder the user names may be a link; links inside it are not followed
         return check_root(path)
     if len(path.parents) <= 3:  # too shallow to sit in a submissions folder: the file alone
         result, findings = check_file(path.parent, path.name)

@@ -90,11 +90,23 @@ def test_a_path_naming_another_model_is_rejected(tmp_path):
     assert_finding(tmp_path, WANDA_PATH, "model.name", "'org__other' in the file but 'org__model' in its path")
 
 
-def test_a_second_copy_under_another_path_is_rejected(tmp_path):
+def test_a_second_copy_under_another_path_is_rejected_and_the_original_kept(tmp_path):
     path = write_pair(tmp_path)
-    copy = write(tmp_path, "ORG__model/wanda-sp0.5/cpu-2c/wiki_ppl.json", path.read_text())
-    output = assert_finding(tmp_path, WANDA_PATH, "", "the same result .* as ORG__model")
-    assert f"{copy}: model.name: is 'org__model' in the file but 'ORG__model'" in output
+    copy = "ORG__model/wanda-sp0.5/cpu-2c/wiki_ppl.json"
+    write(tmp_path, copy, path.read_text())
+    output = assert_finding(tmp_path, copy, "", f"the same result .* as {WANDA_PATH}")
+    assert f"{tmp_path / copy}: model.name: is 'org__model' in the file but 'ORG__model'" in output
+    assert str(path) not in output and "2 valid, 1 invalid" in output
+
+
+def test_two_results_whose_names_differ_only_in_case_are_both_rejected(tmp_path):
+    write_pair(tmp_path)
+    data = wanda_data()
+    data["model"]["name"] = "org/MODEL"
+    data["dense_reference"]["path"] = DENSE_PATH
+    write(tmp_path, "org__MODEL/wanda-sp0.5/cpu-2c/wiki_ppl.json", data)
+    output = assert_finding(tmp_path, WANDA_PATH, "", "the same result .* as org__MODEL")
+    assert "1 valid, 2 invalid" in output
 
 
 def test_method_dense_in_a_wanda_folder_is_rejected(tmp_path):
