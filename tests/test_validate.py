@@ -145,12 +145,19 @@ def test_links_fifos_and_folders_named_json_are_findings_not_hangs(tmp_path, mak
     assert_finding(tmp_path, "org__model/dense/cpu-2c/x.json", "", message)
 
 
-def test_an_unreadable_file_is_a_finding(tmp_path):
+def test_an_unreadable_file_is_a_finding(tmp_path, monkeypatch):
     path = write_pair(tmp_path)
     path.chmod(0)
-    if os.access(path, os.R_OK):
-        pytest.skip("running as root: every file is readable")
-    assert_finding(tmp_path, WANDA_PATH, "", "cannot open")
+    if os.access(path, os.R_OK):  # root reads anything: make the open fail as it would for anyone else
+        real_open = os.open
+
+        def denied(name, *args, **kwargs):
+            if str(name) == str(path):
+                raise PermissionError(13, "Permission denied", str(name))
+            return real_open(name, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", denied)
+    assert_finding(tmp_path, WANDA_PATH, "", "cannot open: Permission denied")
 
 
 def test_an_upper_case_extension_is_found_and_reported(tmp_path):
