@@ -17,7 +17,7 @@ from torch import nn
 
 from bench import BenchError
 from bench.registry import Registry, UnknownNameError
-from bench.schema import ModelInfo, ModelKind
+from bench.schema import ModelInfo, ModelKind, path_part
 
 
 def cache_dir() -> Path:
@@ -148,7 +148,7 @@ def resolve_model(name: str, trust_remote_code: bool = False) -> ModelRef:
     path = Path(name).expanduser()
     if path.is_dir():
         kind = _detect_kind(path)
-        return ModelRef(name=f"local/{path.resolve().name}", kind=kind, source=str(path.resolve()),
+        return ModelRef(name=f"local/{path_part(path.resolve().name)}", kind=kind, source=str(path.resolve()),
                         load=lambda dtype: _loader(kind)(path, dtype, trust_remote_code), locate=lambda: path)
     if name.count("/") == 1 and not name.startswith((".", "/")):
         kind = _detect_hub_kind(name)

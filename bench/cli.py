@@ -142,23 +142,20 @@ def list_entries(what: str) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check result files (default: everything under submissions/ outside hidden folders such as .seeds/)
-    against the schema."""
-    from bench.report import load_valid
-    from bench.schema import result_files
+    """Check submissions folders (default: submissions/) or single result files as a reviewer would:
+    one `file: field: message` line per problem, then `N valid, M invalid`; exit 1 if any is invalid."""
+    from bench.validate import check_path
 
-    files = [f for p in (paths or (Path("submissions"),)) for f in ([p] if p.is_file() else result_files(p))]
-    bad = 0
-    for path in files:
-        try:
-            load_valid(path)
-        except BenchError as err:
-            bad += 1
-            click.echo(str(err), err=True)
-    click.echo(f"{len(files) - bad} valid, {bad} invalid")
-    if bad:
+    valid = invalid = 0
+    for path in paths or (Path("submissions"),):
+        checked = check_path(path)
+        for finding in checked.findings:
+            click.echo(finding.line(checked.root))
+        valid, invalid = valid + len(checked.files) - len(checked.invalid), invalid + len(checked.invalid)
+    click.echo(f"{valid} valid, {invalid} invalid")
+    if invalid:
         raise SystemExit(1)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
-from pydantic import ValidationError
-
-from bench import BenchError
-from bench.schema import RunResult, load_result, result_files
+from bench.schema import RunResult
+from bench.validate import check_root
 
 if TYPE_CHECKING:
     from bench.runner import Pair
@@ -28,6 +28,10 @@ SPREAD_SUFFIX = "_std"
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def weight_facts(result: RunResult) -> dict[str, float | None]:
     """Sparsity and bits per weight of a row. Rows that compressed no weights show none: a vector
     variant of the dense weights, a checkpoint whose packed kernels bench cannot read, a reference
@@ -42,6 +46,11 @@ def weight_facts(result: RunResult) -> dict[str, float | None]:
     return dict.fromkeys(DENSE_BASELINE)
 
 
+def _percent(fraction: float | None) -> float | None:
+    """100 x fraction, or None where that is not a finite number (a tiny dense score)."""
+    return 100 * fraction if fraction is not None and math.isfinite(100 * fraction) else None
+
+
 def result_row(result: RunResult) -> dict[str, object]:
     retained = result.retained
     return {
@@ -52,8 +61,9 @@ def result_row(result: RunResult) -> dict[str, object]:
         "profile": result.profile,
         "score": result.main_score,
         "dense": result.dense_reference.main_score if result.dense_reference else result.main_score,
-        "retained_pct": 100 * retained if retained is not None else (100.0 if result.method.name == "dense" else None),
-        "retained_std": 100 * result.retained_std if result.retained_std is not None else None,
+        "retained_pct": (_percent(retained) if retained is not None
+                         else 100.0 if result.method.name == "dense" else None),
+        "retained_std": _percent(result.retained_std),
         **weight_facts(result),
         "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
         "n_items": result.task.n_items,
@@ -73,25 +83,17 @@ def calibration_label(result: RunResult) -> str | None:
     return f"{source} {record.samples}x{record.seqlen}"
 
 
-def load_table(submissions: Path) -> pd.DataFrame:
-    rows = [result_row(load_valid(path)) for path in result_files(submissions)]
+def load_table(submissions: Path, warn: Callable[[str], None] = _to_stderr) -> pd.DataFrame:
+    """Every result under `submissions` that `bench validate` accepts; each file it rejects is named in
+    one line through `warn` and skipped, so one bad file cannot take the table (or the site) down."""
+    checked = check_root(submissions)
+    for rel in checked.invalid:
+        first = next(f for f in checked.findings if f.path == rel)
+        warn(f"skipped {first.line(checked.root)} (`bench validate` lists every problem)")
+    rows = [result_row(result) for result in checked.results.values()]
     table = pd.DataFrame(rows, columns=COLUMNS + ["retained_std", "model_notes", "limited", "metrics", "calibration"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
-
-
-def load_valid(path: Path) -> RunResult:
-    try:
-        return load_result(path)
-    except ValueError as err:  # pydantic's ValidationError and JSON errors are ValueErrors
-        raise BenchError(f"{path} is not a valid result file ({_first_error(err)}); see `bench validate`") from None
-
-
-def _first_error(err: ValueError) -> str:
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-    return str(err).splitlines()[0]
 
 
 def with_spread(value: float | None, spread: float | None, unit: str = "") -> str:
@@ -167,33 +169,40 @@ def format_view(view: pd.DataFrame) -> str:
 
 
 FREE_EMBEDDING = "limit_free_embedding"
-_CRITICAL_N = re.compile(r"critical_n_d(\d+)(?:_(\w+))?")
+# The free-embedding result's metrics, per dimension d (up to 4 digits: a submitted name is untrusted).
+_CRITICAL_N = re.compile(r"critical_n_d(\d{1,4})(?:_(\w+))?")
+_SECONDS = re.compile(r"seconds_d(\d{1,4})(?:_\w+)?")
+_FIT = re.compile(r"fit_d(\d{1,4})")
+
+
+def _free_embedding_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """The metrics of the latest free-embedding result ({} without one)."""
+    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
+    return {} if rows.empty else rows.iloc[-1]["metrics"]
 
 
 def ceiling_view(table: pd.DataFrame) -> pd.DataFrame:
     """LIMIT's free-embedding table, one row per dimension d: the critical n of free vectors and of
-    each constraint, and the search's seconds (all constraints). From the latest such result."""
-    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
-    if rows.empty:
-        return pd.DataFrame()
-    metrics = rows.iloc[-1]["metrics"]
+    each constraint, and the search's seconds (all constraints). From the latest such result; empty when
+    it holds no critical n (seconds of a dimension without one have nothing to sit beside)."""
+    metrics = _free_embedding_metrics(table)
     view: dict[int, dict[str, float]] = {}
     for name, value in metrics.items():
         if match := _CRITICAL_N.fullmatch(name):
             view.setdefault(int(match[1]), {})[match[2] or "float"] = value
     for name, value in metrics.items():
-        if name.startswith("seconds_d"):
-            dims = int(re.match(r"seconds_d(\d+)", name)[1])
-            view[dims]["seconds"] = view[dims].get("seconds", 0) + value
+        if (match := _SECONDS.fullmatch(name)) and int(match[1]) in view:
+            view[int(match[1])]["seconds"] = view[int(match[1])].get("seconds", 0) + value
+    if not view:
+        return pd.DataFrame()
     frame = pd.DataFrame([{"d": d, **view[d]} for d in sorted(view)])
-    return frame[[c for c in frame.columns if c != "seconds"] + ["seconds"]]
+    return frame[[c for c in frame.columns if c != "seconds"] + (["seconds"] if "seconds" in frame else [])]
 
 
 def fitted_curve(table: pd.DataFrame) -> str:
-    """The polynomial fit of the latest free-embedding result, as a formula in d."""
-    rows = table[table["task"] == FREE_EMBEDDING] if len(table) else table
-    if rows.empty:
+    """The polynomial fit of the latest free-embedding result, as a formula in d ("" without one)."""
+    terms = [(int(match[1]), value) for name, value in _free_embedding_metrics(table).items()
+             if (match := _FIT.fullmatch(name))]
+    if not terms:
         return ""
-    metrics = rows.iloc[-1]["metrics"]
-    terms = [(int(name[len("fit_d"):]), value) for name, value in metrics.items() if name.startswith("fit_d")]
     return "n = " + " + ".join(f"{value:.4g}" + (f" d^{power}" if power else "") for power, value in sorted(terms))

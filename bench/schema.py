@@ -5,20 +5,27 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bench.safe_json import check_json, read_capped_text
 
 ModelKind = Literal["causal-lm", "encoder", "free-embedding"]  # the last: vectors optimised directly
 Backend = Literal["lm_eval", "mteb", "limit"]  # the engine a task runs on (limit: the free-embedding search)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: every float field is finite (a NaN or infinite score has no retained %)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
 class ModelInfo(Strict):
@@ -26,7 +33,7 @@ class ModelInfo(Strict):
     source: str  # where the weights came from: hub id, path or package
     revision: str | None = None
     kind: ModelKind
-    n_params: int
+    n_params: int = Field(ge=0)  # 0: a reference without weights (BM25, free embeddings)
     notes: str = ""  # shown on the leaderboard, e.g. "weights dequantized from a Q4_1 GGUF"
 
     @property
@@ -45,7 +52,7 @@ class TaskInfo(Strict):
     version: int
     backend: Backend
     data_hash: str  # sha256 of the task data as evaluated
-    n_items: int
+    n_items: int = Field(ge=0)  # 0 only for an upstream mteb task (bench.validate)
     limit: int | None = None  # set when the run scored only the first `limit` items
     engine_version: str
     # mteb: the splits and hf subsets every metric averages over (empty: not recorded, or not an mteb task)
@@ -68,15 +75,17 @@ class CompressionFacts(Strict):
 
     target_layers: int
     target_params: int
-    sparsity: float  # zeros / weights inside the repeated blocks: compressed layers + untouched weights
-    param_sparsity: float  # zeros / all parameters of the model
+    sparsity: Fraction  # zeros / weights inside the repeated blocks: compressed layers + untouched weights
+    param_sparsity: Fraction  # zeros / all parameters of the model
     storage_format: str  # how the compressed layers would be stored (bench.methods.storage)
-    storage_bytes: int  # bytes of the compressed layers in that format
-    dense_bytes: int  # the same layers as dense fp16
-    bits_per_weight: float  # compressed layers only: 8 * storage_bytes / target_params, overheads included
+    storage_bytes: int = Field(gt=0)  # bytes of the compressed layers in that format
+    dense_bytes: int = Field(gt=0)  # the same layers as dense fp16
+    # compressed layers only: 8 * storage_bytes / target_params, overheads included
+    bits_per_weight: float = Field(gt=0, le=32)
     model_params: int | None = None  # every parameter of the model, tied weights once
-    model_bytes: int | None = None  # compressed layers in their format, every other parameter as fp16
-    model_bits_per_weight: float | None = None  # whole model: 8 * model_bytes / model_params
+    # compressed layers in their format, every other parameter as fp16; whole model: 8 * model_bytes / model_params
+    model_bytes: int | None = Field(default=None, gt=0)
+    model_bits_per_weight: float | None = Field(default=None, gt=0, le=32)
     untouched_params: int | None = None  # weights inside the blocks no method reached (e.g. 3-D MoE experts)
     untouched_weights: list[str] | None = None  # their names; counted as dense in sparsity and the model figure
     excluded_layers: list[str] = Field(default_factory=list)  # Linear layers outside the blocks, left dense
@@ -87,8 +96,8 @@ class VectorFacts(Strict):
 
     codec: str  # "float" or an --embed variant's slug
     dims: int  # stored dimensions (bits for binary, codes for pq)
-    bytes_per_vector: float
-    index_bytes: int  # the corpus's vectors plus the codec's own tables (ranges, codebooks, projections)
+    bytes_per_vector: float = Field(gt=0)
+    index_bytes: int = Field(gt=0)  # the corpus's vectors plus the codec's own tables (ranges, codebooks, projections)
     query_latency_ms_p50: float  # exact search of one query against the index, this machine
 
 
@@ -132,6 +141,14 @@ def seed_spread(scores: list[float]) -> Spread:
 
 class RunResult(Strict):
     schema_version: Literal[1] = 1
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        """`true` equals 1 in Python, so the literal alone would take it."""
+        if isinstance(value, bool):
+            raise ValueError("must be the integer 1, not a boolean")
+        return value
     model: ModelInfo
     method: MethodInfo
     task: TaskInfo
@@ -188,12 +205,24 @@ class RunResult(Strict):
 
 
 def retained_fraction(score: float, dense: float, higher_is_better: bool) -> float | None:
+    """None where there is no finite ratio (a zero score, or one so small the ratio overflows)."""
     num, den = (score, dense) if higher_is_better else (dense, score)
-    return num / den if den else None
+    fraction = num / den if den else None
+    return fraction if fraction is not None and math.isfinite(fraction) else None
 
 
 def model_dirname(name: str) -> str:
     return name.replace("/", "__")
+
+
+# What a name must be to become one folder or file name of a result's path: no separator, no "..", no
+# control character (bench.validate rejects any other).
+PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+
+
+def path_part(name: str) -> str:
+    """`name` (e.g. a local checkpoint's folder) as a PATH_PART: runs of other characters become one dash."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", name).lstrip("._+-")[:128] or "model"
 
 
 def result_path(root: Path, model_dirname: str, method_slug: str, profile: str, task: str) -> Path:
@@ -246,4 +275,8 @@ def save_result(result: RunResult, path: Path) -> None:
 
 
 def load_result(path: Path) -> RunResult:
-    return RunResult.model_validate_json(Path(path).read_text())
+    """A result file read as hostile input (bench.safe_json) and validated strictly: no type coercion (a
+    score given as "0.5" is rejected); dates are ISO strings, as JSON has no date type. Raises ValueError."""
+    text = read_capped_text(path)
+    check_json(text)
+    return RunResult.model_validate_json(text, strict=True)

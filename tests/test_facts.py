@@ -130,11 +130,17 @@ def test_report_and_site_show_the_whole_model_figure_and_bytes_per_vector(tmp_pa
     from bench.schema import save_result
     from bench.site.build import build
 
-    variants = [_result("dense"), _result("dense+binary", codec="binary"), _result("wanda-sp0.5", compression=FACTS)]
+    from bench.schema import DenseReference, result_path
+
+    dense = _result("dense").model_copy(update={"main_score": 0.6, "metrics": {"ndcg_at_10": 0.6}})
+    variants = [dense, _result("dense+binary", codec="binary"), _result("wanda-sp0.5", compression=FACTS)]
     for result in variants:
         for task in ("wiki_retrieval", "pydoc_retrieval"):
-            named = result.model_copy(update={"task": result.task.model_copy(update={"name": task})})
-            save_result(named, tmp_path / "subs" / result.method.slug / f"{task}.json")
+            parent = f"org__enc/dense/cpu-2c/{task}.json"
+            named = result.model_copy(update={
+                "task": result.task.model_copy(update={"name": task}),
+                "dense_reference": result.dense_reference and DenseReference(main_score=0.6, path=parent)})
+            save_result(named, result_path(tmp_path / "subs", "org__enc", result.method.slug, "cpu-2c", task))
 
     view = suite_view(load_table(tmp_path / "subs"), ["wiki_retrieval", "pydoc_retrieval"])
     rows = view.set_index("method")

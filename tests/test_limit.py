@@ -186,3 +186,7 @@ def test_limit_suite_end_to_end_on_a_tiny_encoder_bm25_and_free_embeddings(tiny_
     assert {"critical_n_d2_int8", "critical_n_d2_binary", "kept_binary"} <= set(free.metrics)
     (searches,) = (tmp_path / "cache" / "free_embedding").glob("*.json")  # kept per search, for resuming
     assert json.loads(searches.read_text())["float:2"]["n"] == 3
+    from bench.validate import check_root
+
+    # the encoder, its binary variant, BM25 and free embeddings (the search's cache/ is this test's own)
+    assert [f for f in check_root(tmp_path).findings if not f.path.startswith("cache/")] == []

@@ -7,6 +7,7 @@ import pytest
 from bench import BenchError, backends
 from bench.runner import RunRequest, run
 from bench.schema import load_result
+from bench.validate import check_root
 from bench.site.build import build
 
 TINY_CALIB = dict(calib_samples=2, calib_seqlen=32)
@@ -180,6 +181,7 @@ def test_embedding_variants_encode_once_and_match_mtebs_own_float_search(tiny_en
     assert facts["dense+truncate16"].bytes_per_vector == 64 and facts["dense+int8"].bytes_per_vector == 32
     assert facts["dense+binary-rescore3"].bytes_per_vector == 4 and facts["dense+binary-rescore3"].dims == 32
     assert facts["dense+int8"].index_bytes == 92 * 32 + 2 * 4 * 32
+    assert check_root(tmp_path / "embed").findings == []  # what bench writes, bench validate accepts
     assert all(f.query_latency_ms_p50 > 0 for f in facts.values())
     assert all(p.compressed.retained is not None for p in pairs)
 

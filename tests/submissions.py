@@ -1,0 +1,73 @@
+"""Hand-made submissions folders for the validate and site tests: a dense parent and a Wanda result on
+bench's own wiki_ppl task, as plain JSON data a test can corrupt."""
+
+from __future__ import annotations
+
+import copy
+import json
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+DENSE_PATH = "org__model/dense/cpu-2c/wiki_ppl.json"
+WANDA_PATH = "org__model/wanda-sp0.5/cpu-2c/wiki_ppl.json"
+
+
+def dense_data() -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "model": {"name": "org/model", "source": "hub:org/model", "kind": "causal-lm", "n_params": 10},
+        "method": {"name": "dense", "params": {}, "slug": "dense"},
+        "task": {"name": "wiki_ppl", "version": 1, "backend": "lm_eval", "data_hash": "ab" * 32, "n_items": 3,
+                 "engine_version": "lm-eval 0.4.13"},
+        "profile": "cpu-2c", "hardware": {"cpu_count": 2},
+        "main_metric": "word_perplexity", "higher_is_better": False,
+        "main_score": 30.0, "metrics": {"word_perplexity": 30.0, "bits_per_byte": 1.2},
+        "efficiency": {"compress_seconds": None, "eval_seconds": 2.0},
+        "environment": {"python": "3.11", "packages": {"torch": "2.13.0"}, "git_hash": None, "seed": 0},
+        "date": "2026-11-22T00:00:00Z",
+    }
+
+
+def wanda_data() -> dict[str, Any]:
+    data = copy.deepcopy(dense_data())
+    data["method"] = {"name": "wanda", "params": {"sparsity": 0.5, "pattern": None, "schedule": None},
+                      "slug": "wanda-sp0.5"}
+    data.update(main_score=40.0, metrics={"word_perplexity": 40.0, "bits_per_byte": 1.4},
+                dense_reference={"main_score": 30.0, "path": DENSE_PATH})
+    data["compression"] = {"target_layers": 2, "target_params": 8, "sparsity": 0.5, "param_sparsity": 0.4,
+                           "storage_format": "bitmask", "storage_bytes": 9, "dense_bytes": 16,
+                           "bits_per_weight": 9.0, "model_params": 10, "model_bytes": 13,
+                           "model_bits_per_weight": 10.4}
+    data["calibration"] = {"source": "news", "samples": 16, "seqlen": 512, "seed": 0, "data_hash": "cd" * 32}
+    return data
+
+
+def write(root: Path, rel: str, data: dict[str, Any] | str) -> Path:
+    path = Path(root) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(data if isinstance(data, str) else json.dumps(data, indent=2))
+    return path
+
+
+def write_pair(root: Path, wanda: dict[str, Any] | str | None = None) -> Path:
+    """The dense parent and a Wanda result (or `wanda` in its place); returns the Wanda file's path."""
+    write(root, DENSE_PATH, dense_data())
+    return write(root, WANDA_PATH, wanda_data() if wanda is None else wanda)
+
+
+@contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Fail, rather than hang, if the block takes longer than `seconds` (a FIFO read would block forever)."""
+
+    def expired(*_args: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
