@@ -1,4 +1,4 @@
-"""Thin Click CLI over the library: run, ls, validate, site build."""
+"""Thin Click CLI over the library: run, ls, validate, submit, report, site build."""
 
 from __future__ import annotations
 
@@ -157,6 +157,18 @@ def validate(paths: tuple[Path, ...]) -> None:
     click.echo(f"{valid} valid, {invalid} invalid")
     if invalid:
         raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
+@click.option("--force", is_flag=True, help="Replace a different file already there for the same result.")
+def submit(run_dir: Path, submissions: Path, force: bool) -> None:
+    """Copy the results of a run (`bench run --out RUN_DIR`) into a submissions folder, if every one passes
+    `bench validate`, then print the pull-request checklist; exit 1 if any file is invalid."""
+    from bench.submit import submit as submit_run
+
+    raise SystemExit(submit_run(run_dir, submissions, force, click.echo))
 
 
 @cli.command()

@@ -1,0 +1,142 @@
+"""`bench submit RUN_DIR`: copy the results of a run into a submissions folder for a pull request. Every
+file is judged by `bench validate`'s own checks first (a run folder holds each result's dense parent, so
+parents travel with their results); nothing is copied unless all pass, an existing different result is
+never replaced without --force, and the submissions folder is validated again after the copy."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bench import BenchError
+from bench.safe_json import UnsafeFile, read_capped_text
+from bench.schema import write_text_atomic
+from bench.validate import Checked, candidates, check_root
+
+# What a pull request carries, and what its reviewers check; .github/PULL_REQUEST_TEMPLATE.md holds the
+# same items as check boxes (tests/test_submit.py keeps the two in step).
+ATTACH = [
+    "the exact `bench run` command(s) that produced these results",
+    "the hardware they ran on (CPU/GPU model, cores, memory) and the profile named",
+    "the output of `bench validate submissions`",
+]
+REVIEWERS_CHECK = [
+    "CI passes: `bench validate submissions` and the site build",
+    "each result has its dense parent from the same run (same task version, data and profile)",
+    "the method, params and profile in each file match the command given",
+    "retained % is plausible for the method (a large gain over the dense parent needs an explanation)",
+]
+
+
+@dataclass
+class Plan:
+    """What copying a run's results into a submissions folder does, by path relative to both roots."""
+
+    texts: dict[str, str] = field(default_factory=dict)  # every valid result of the run, as read
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def check_run(run_dir: Path) -> Checked:
+    """The run folder judged as `bench validate` judges it; a missing or empty folder is a user error."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise BenchError(f"{run_dir} is not a folder of results (bench run --out FOLDER writes one)")
+    checked = check_root(run_dir)
+    if not checked.files:
+        raise BenchError(f"{run_dir} holds no result file")
+    return checked
+
+
+def plan_copy(checked: Checked, submissions: Path) -> Plan:
+    """Sort the run's results into new, identical and different ones. A file already in `submissions`
+    under the same path, or a path differing only in letter case (validate allows one), is the same key."""
+    existing = {rel.lower(): rel for rel in candidates(submissions)[0]} if submissions.is_dir() else {}
+    plan = Plan()
+    for rel in sorted(checked.results):
+        plan.texts[rel] = read_capped_text(checked.root / rel)
+        there = existing.get(rel.lower())
+        if there is None:
+            plan.added.append(rel)
+        elif there == rel and _text_or_none(submissions / rel) == plan.texts[rel]:
+            plan.unchanged.append(rel)
+        else:
+            plan.conflicts.append(there)
+    return plan
+
+
+def _text_or_none(path: Path) -> str | None:
+    try:
+        return read_capped_text(path)
+    except UnsafeFile:  # a link, FIFO or oversized file in the submissions folder is never "identical"
+        return None
+
+
+def apply(plan: Plan, submissions: Path, force: bool) -> None:
+    """Write the new results (and, with `force`, replace the different ones), each atomically as 0644."""
+    if plan.conflicts and not force:
+        first = (Path(submissions) / plan.conflicts[0]).as_posix()
+        more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
+        raise BenchError(f"{first}{more}: a different file already holds this result (same model, method, "
+                         "profile and task); --force replaces it")
+    if force:
+        for rel in plan.conflicts:
+            _remove_case_twin(Path(submissions), rel, plan)
+    for rel, text in plan.texts.items():
+        if rel in plan.unchanged:
+            continue
+        try:
+            write_text_atomic(Path(submissions) / rel, text)
+        except OSError as err:
+            raise BenchError(f"cannot write {(Path(submissions) / rel).as_posix()}: {err.strerror}") from None
+
+
+def _remove_case_twin(submissions: Path, there: str, plan: Plan) -> None:
+    """Replacing a result filed under another letter case: the old file goes, or validate sees two."""
+    rel = next(rel for rel in plan.texts if rel.lower() == there.lower())
+    plan.replaced.append(rel)
+    if there != rel:
+        os.unlink(submissions / there)
+
+
+def submit(run_dir: Path, submissions: Path, force: bool, echo: Callable[[str], None]) -> int:
+    """Validate the run, copy it, validate the submissions folder; the exit status (1: a finding)."""
+    checked = check_run(run_dir)
+    if checked.findings:
+        echo_findings(checked, echo)
+        echo("nothing copied: fix the files above (or rerun them), then submit again")
+        return 1
+    plan = plan_copy(checked, Path(submissions))
+    apply(plan, Path(submissions), force)
+    for verb, paths in (("added", plan.added), ("replaced", plan.replaced)):
+        for rel in paths:
+            echo(f"{verb} {(Path(submissions) / rel).as_posix()}")
+    if plan.unchanged:
+        echo(f"{len(plan.unchanged)} already there, identical")
+    echo(f"bench validate {Path(submissions).as_posix()}:")
+    after = check_root(Path(submissions))
+    echo_findings(after, echo)
+    if after.findings:
+        echo(f"{Path(submissions).as_posix()} is not valid: fix the files above before opening a pull request")
+        return 1
+    echo(checklist(Path(submissions)))
+    return 0
+
+
+def echo_findings(checked: Checked, echo: Callable[[str], None]) -> None:
+    """As `bench validate` prints them: one line per finding, then the counts."""
+    for finding in checked.findings:
+        echo(finding.line(checked.root))
+    echo(f"{len(checked.files) - len(checked.invalid)} valid, {len(checked.invalid)} invalid")
+
+
+def checklist(submissions: Path) -> str:
+    """The pull-request checklist printed after a submission."""
+    lines = [f"Open a pull request with the new files under {submissions.as_posix()}/. Attach:"]
+    lines += [f"  - {item}" for item in ATTACH]
+    lines += ["Reviewers check:"] + [f"  - {item}" for item in REVIEWERS_CHECK]
+    return "\n".join(lines)
