@@ -36,9 +36,8 @@ class Plan:
 
     texts: dict[str, str] = field(default_factory=dict)  # every valid result of the run, as read
     added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
+    conflicts: dict[str, str] = field(default_factory=dict)  # the run's path -> the different file there
 
 
 def check_run(run_dir: Path) -> Checked:
@@ -65,7 +64,7 @@ def plan_copy(checked: Checked, submissions: Path) -> Plan:
         elif there == rel and _text_or_none(submissions / rel) == plan.texts[rel]:
             plan.unchanged.append(rel)
         else:
-            plan.conflicts.append(there)
+            plan.conflicts[rel] = there
     return plan
 
 
@@ -79,13 +78,13 @@ def _text_or_none(path: Path) -> str | None:
 def apply(plan: Plan, submissions: Path, force: bool) -> None:
     """Write the new results (and, with `force`, replace the different ones), each atomically as 0644."""
     if plan.conflicts and not force:
-        first = (Path(submissions) / plan.conflicts[0]).as_posix()
+        first = (Path(submissions) / next(iter(plan.conflicts.values()))).as_posix()
         more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
         raise BenchError(f"{first}{more}: a different file already holds this result (same model, method, "
                          "profile and task); --force replaces it")
-    if force:
-        for rel in plan.conflicts:
-            _remove_case_twin(Path(submissions), rel, plan)
+    for rel, there in plan.conflicts.items():
+        if there != rel:  # filed under another letter case: the old file goes, or validate sees two
+            os.unlink(Path(submissions) / there)
     for rel, text in plan.texts.items():
         if rel in plan.unchanged:
             continue
@@ -93,14 +92,6 @@ def apply(plan: Plan, submissions: Path, force: bool) -> None:
             write_text_atomic(Path(submissions) / rel, text)
         except OSError as err:
             raise BenchError(f"cannot write {(Path(submissions) / rel).as_posix()}: {err.strerror}") from None
-
-
-def _remove_case_twin(submissions: Path, there: str, plan: Plan) -> None:
-    """Replacing a result filed under another letter case: the old file goes, or validate sees two."""
-    rel = next(rel for rel in plan.texts if rel.lower() == there.lower())
-    plan.replaced.append(rel)
-    if there != rel:
-        os.unlink(submissions / there)
 
 
 def submit(run_dir: Path, submissions: Path, force: bool, echo: Callable[[str], None]) -> int:
@@ -112,7 +103,7 @@ def submit(run_dir: Path, submissions: Path, force: bool, echo: Callable[[str], 
         return 1
     plan = plan_copy(checked, Path(submissions))
     apply(plan, Path(submissions), force)
-    for verb, paths in (("added", plan.added), ("replaced", plan.replaced)):
+    for verb, paths in (("added", plan.added), ("replaced", list(plan.conflicts))):
         for rel in paths:
             echo(f"{verb} {(Path(submissions) / rel).as_posix()}")
     if plan.unchanged:
