@@ -42,8 +42,9 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--symmetric", is_flag=True, default=None, help="Symmetric quantization grid (default asymmetric).")
 @click.option("--damp", type=float, help="gptq, sparsegpt: dampening, the fraction of the mean Hessian diagonal "
                                          "added to its diagonal, in (0, 1] (default 0.01).")
-@click.option("--act-order", is_flag=True, default=None,
-              help="gptq: process columns in order of decreasing Hessian diagonal.")
+@click.option("--act-order/--no-act-order", default=None,
+              help="gptq: process columns in order of decreasing Hessian diagonal (default: the profile's; "
+                   "on for cpu-2c).")
 @click.option("--static-groups", is_flag=True, default=None,
               help="gptq with --act-order: group grids fitted up front on each group's own columns.")
 @click.option("--keep", type=float, help="lowrank: the most the factors may store, as a fraction of each dense "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-from typing import Literal
+from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bench import BenchError
 from bench.registry import Registry
@@ -29,6 +29,9 @@ class Profile(BaseModel):
     calib_seqlen: int  # tokens per calibration sequence (Wanda paper: 2048)
     calib_source: str  # calibration text (bench.methods.calib_sources; the papers: c4)
     memory_gb: float
+    # Method params a careful user would set on this hardware, unless given: {method: {param: value}}.
+    # They are ordinary params, so the slug names them (e.g. gptq-w4g128-act).
+    method_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -39,10 +42,13 @@ PROFILES: Registry[Profile] = Registry("profile")
 
 for _profile in [
     # Small enough that `make demo` finishes in minutes on 2 cores: 16 x 512 tokens of calibration, offline.
-    # The calibration source and size are the ones to revisit once `make bench`'s calibration table is in.
+    # Chosen from `make bench`'s calibration table (README, "What calibration changes"): news text (mix
+    # scores the same; wiki is the domain wiki_ppl scores), and GPTQ with act-order (without it GPTQ
+    # loses to RTN on this model).
     Profile(name="cpu-2c", description="2 CPU cores, 24 GB (CI and the default)", device="cpu",
             dtype="float32", threads=2, batch_size=4, embed_batch_size=32,
-            calib_samples=16, calib_seqlen=512, calib_source="news", memory_gb=24),
+            calib_samples=16, calib_seqlen=512, calib_source="news", memory_gb=24,
+            method_defaults={"gptq": {"act_order": True}}),
     # The GPU profiles calibrate as the Wanda and SparseGPT papers do: 128 x 2048 tokens of C4 (online).
     Profile(name="a100-80g", description="one NVIDIA A100 80 GB", device="cuda", dtype="float16",
             batch_size=32, embed_batch_size=256, calib_samples=128, calib_seqlen=2048, calib_source="c4",

@@ -31,9 +31,11 @@ def seeds_label(seeds: list[int]) -> str:
 
 def seeded_method(request: RunRequest, profile: Profile, seed: int,
                   seeds: list[int]) -> tuple[Method, CalibrationConfig]:
-    """The method and its calibration for `seed`. Calibration other than the profile's default gets its own
+    """The method (the profile's defaults for it under the params given) and its calibration for `seed`.
+    Calibration other than the profile's default gets its own
     slug, so results never mix; `seeds` (--seeds) names the aggregate of those seeds instead of one."""
-    method = make_method(request.method, request.method_params, seed)
+    given = {key: value for key, value in request.method_params.items() if value is not None}
+    method = make_method(request.method, {**profile.method_defaults.get(request.method, {}), **given}, seed)
     calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
                                     seqlen=request.calib_seqlen or profile.calib_seqlen, seed=seed,
                                     source=request.calib_source or profile.calib_source)

@@ -21,7 +21,7 @@ from bench.schema import RunResult
 TASKS = ["wiki_ppl", "capitals_mc"]
 # (method, params): the calibrated settings run once per source and size, RTN once.
 SETTINGS = {
-    "gptq": [{"bits": 4, "group_size": 128}, {"bits": 4, "group_size": 128, "act_order": True}],
+    "gptq": [{"bits": 4, "group_size": 128, "act_order": False}, {"bits": 4, "group_size": 128, "act_order": True}],
     "sparsegpt": [{"sparsity": 0.5}],
     "wanda": [{"sparsity": 0.5}],
     "rtn": [{"bits": 4, "group_size": 128}],

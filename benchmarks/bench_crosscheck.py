@@ -46,8 +46,8 @@ class Variant:
 # without static groups the groups follow the permuted order: llm-compressor's "group".
 VARIANTS = [
     Variant("rtn", "rtn", {"bits": 4, "group_size": 128}, ["--bits", "4", "--group-size", "128"]),
-    Variant("gptq", "gptq", {"bits": 4, "group_size": 128}, ["--bits", "4", "--group-size", "128"]),
-    Variant("gptq-static", "gptq", {"bits": 4, "group_size": 128, "static_groups": True},
+    Variant("gptq", "gptq", {"bits": 4, "group_size": 128, "act_order": False}, ["--bits", "4", "--group-size", "128"]),
+    Variant("gptq-static", "gptq", {"bits": 4, "group_size": 128, "act_order": False, "static_groups": True},
             ["--bits", "4", "--group-size", "128"]),
     Variant("gptq-actorder", "gptq", {"bits": 4, "group_size": 128, "act_order": True},
             ["--bits", "4", "--group-size", "128", "--actorder", "group"]),

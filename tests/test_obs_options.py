@@ -71,3 +71,16 @@ def test_cli_refuses_bad_options_in_one_line(args, expected):
     result = CliRunner().invoke(cli, ["run", *args])
     assert result.exit_code == 2 and expected in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("params,profile,slug", [
+    ({}, "cpu-2c", "gptq-w4g128-act"),  # cpu-2c's default, named in the slug
+    ({"act_order": False}, "cpu-2c", "gptq-w4g128"),
+    ({}, "a100-80g", "gptq-w4g128-calib-news"),  # the paper's setting on the GPU profiles (calibrated offline here)
+])
+def test_a_profile_sets_method_defaults_the_slug_names(params, profile, slug):
+    from bench.runner import RunRequest, plan
+
+    request = RunRequest(method="gptq", method_params=params, profile=profile, tasks=["wiki_ppl"],
+                         calib_source="news")
+    assert plan(request).method.slug() == slug
