@@ -75,12 +75,14 @@ def result_row(result: RunResult) -> dict[str, object]:
 
 
 def calibration_label(result: RunResult) -> str | None:
-    """Like "wiki 16x512": the calibration source's short name and size (None for data-free methods)."""
+    """Like "wiki 16x512 seed0": the calibration source's short name, size and seed, or seeds for a
+    multi-seed aggregate (None for data-free methods)."""
     record = result.calibration
     if record is None:
         return None
     source = record.source.split(" (", 1)[0].removeprefix("bench:")
-    return f"{source} {record.samples}x{record.seqlen}"
+    seeds = "seeds" + "-".join(str(run.seed) for run in result.seed_runs) if result.seed_runs else f"seed{record.seed}"
+    return f"{source} {record.samples}x{record.seqlen} {seeds}"
 
 
 def load_table(submissions: Path, warn: Callable[[str], None] = _to_stderr) -> pd.DataFrame:

@@ -17,9 +17,11 @@ from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import VectorVariant, parse_embed
+from bench.methods.facts import describe
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
 from bench.provenance import environment
-from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts, load_result,
+from bench.resume import finished
+from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts,
                           model_dirname, result_path, save_result)
 from bench.seeds import SEED_RUNS_DIR, aggregate, check_seeds, seeded_method
 from bench.taskspec import TaskSpec, resolve_tasks
@@ -148,18 +150,6 @@ def task_data(spec: TaskSpec) -> recipes.TaskData:
     return recipes.build(spec.name, spec.recipe, spec.recipe_args, cache_dir())
 
 
-def _finished(path: Path, spec: TaskSpec, data_hash: str, limit: int | None) -> RunResult | None:
-    """A result counts as done only if it scored this exact task version, data and item limit."""
-    if not path.exists():
-        return None
-    try:
-        result = load_result(path)
-    except ValueError:
-        return None  # unreadable or from an older schema: redo it
-    task = result.task
-    return result if (task.version, task.data_hash, task.limit) == (spec.version, data_hash, limit) else None
-
-
 Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: the model's own vectors)
 
 
@@ -180,7 +170,8 @@ def _pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs:
             variant = target[1]
             slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")
             path = result_path(request.out, model_dirname(ref.name), slug_of[target], p.profile.name, spec.name)
-            done = None if request.force else _finished(path, spec, data[spec.name].data_hash, request.limit)
+            done = None if request.force else finished(path, spec, data[spec.name].data_hash, request.limit,
+                                                        method, p.calibration)
             if done:
                 results[target] = done
                 log(f"[{slug_of[target]}] {ref.name} {spec.name}: done already ({path})")
@@ -234,13 +225,8 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     started = time.perf_counter()
     facts = method.compress(model, calib)
     compress_seconds = time.perf_counter() - started if method.name != "dense" else None
-    if facts:
-        log(f"[{method.slug()}] compressed {facts.target_layers} layers in {compress_seconds:.1f} s: "
-            f"measured sparsity {facts.sparsity:.3f}, {facts.bits_per_weight:.2f} bits/weight in those layers, "
-            f"{facts.model_bits_per_weight:.2f} over the whole model ({facts.storage_format})")
-        if facts.untouched_params:
-            log(f"[{method.slug()}] left {facts.untouched_params} weights in the blocks dense, outside any Linear "
-                f"layer ({len(facts.untouched_weights)} tensors, e.g. {facts.untouched_weights[0]})")
+    for line in describe(facts, compress_seconds) if facts else []:
+        log(f"[{method.slug()}] {line}")
 
     for name, variants in todo.items():
         spec = by_name[name]

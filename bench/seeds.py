@@ -36,8 +36,9 @@ def seeded_method(request: RunRequest, profile: Profile, seed: int,
     slug, so results never mix; `seeds` (--seeds) names the aggregate of those seeds instead of one."""
     given = {key: value for key, value in request.method_params.items() if value is not None}
     method = make_method(request.method, {**profile.method_defaults.get(request.method, {}), **given}, seed)
-    calibration = CalibrationConfig(samples=request.calib_samples or profile.calib_samples,
-                                    seqlen=request.calib_seqlen or profile.calib_seqlen, seed=seed,
+    samples, seqlen = request.calib_samples, request.calib_seqlen  # 0 is a value to refuse, not "not given"
+    calibration = CalibrationConfig(samples=profile.calib_samples if samples is None else samples,
+                                    seqlen=profile.calib_seqlen if seqlen is None else seqlen, seed=seed,
                                     source=request.calib_source or profile.calib_source)
     if calibration.samples < 1 or calibration.seqlen < 8:
         raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")

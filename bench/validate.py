@@ -21,7 +21,7 @@ from bench.safe_json import UnsafeFile
 from bench.schema import PATH_PART, RunResult, load_result, model_dirname
 
 # What a result and its dense parent must share to be compared.
-PAIRED_FIELDS = ["task.name", "task.version", "task.data_hash", "task.limit", "profile"]
+PAIRED_FIELDS = ["model.name", "task.name", "task.version", "task.data_hash", "task.limit", "profile"]
 MAX_FINDINGS_PER_FILE = 20  # a file with hundreds of bad fields need not flood a CI log
 
 

@@ -70,6 +70,17 @@ def test_random_pruning_is_seeded(compress):
     assert torch.equal(first == 0, again == 0) and not torch.equal(first == 0, other == 0)
 
 
+def test_one_random_method_gives_the_same_mask_to_each_model_it_compresses(tiny_llama_dir):
+    """A run compresses each default model with one method object: the second mask must not depend on the first."""
+    method = make_method("random", {}, seed=3)
+    masks = []
+    for _ in range(2):
+        model = load_model(resolve_model(str(tiny_llama_dir)), torch.float32, "cpu")
+        method.compress(model, None)
+        masks.append(model.module.model.layers[0].mlp.up_proj.weight == 0)
+    assert torch.equal(*masks)
+
+
 def test_lowrank_reports_factor_bytes_and_full_rank_reproduces_the_layer(compress):
     _, facts = compress("lowrank", {"rank_ratio": 0.25})
     assert facts.storage_format == "low-rank factors"

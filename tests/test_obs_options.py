@@ -84,3 +84,12 @@ def test_a_profile_sets_method_defaults_the_slug_names(params, profile, slug):
     request = RunRequest(method="gptq", method_params=params, profile=profile, tasks=["wiki_ppl"],
                          calib_source="news")
     assert plan(request).method.slug() == slug
+
+
+def test_act_order_groups_in_processing_order_store_each_columns_group_index():
+    weight = torch.zeros(8, 256)
+    plain = make_method("gptq", {"bits": 4, "group_size": 128}).params.storage(weight)
+    act = make_method("gptq", {"bits": 4, "group_size": 128, "act_order": True}).params.storage(weight)
+    static = make_method("gptq", {"bits": 4, "group_size": 128, "act_order": True, "static_groups": True})
+    assert act[1] == plain[1] + 4 * 256 and act[0].endswith("+ group index")
+    assert static.params.storage(weight) == plain  # static groups are consecutive: no index needed

@@ -26,12 +26,12 @@ def test_calibration_view_compares_one_setting_calibrated_two_ways_next_to_data_
     rows = [{"task": "wiki_ppl", "model": "m", "profile": "cpu-2c", "method": method, "retained_pct": r,
              "calibration": calibration}
             for method, calibration, r in [("dense", None, 100), ("rtn-w4g128", None, 60),
-                                           ("gptq-w4g128", "news 16x512", 55),
-                                           ("gptq-w4g128-calib-wiki", "wiki 16x512", 58),
-                                           ("wanda-sp0.5", "news 16x512", 30)]]
+                                           ("gptq-w4g128", "news 16x512 seed0", 55),
+                                           ("gptq-w4g128-calib-wiki", "wiki 16x512 seed0", 58),
+                                           ("wanda-sp0.5", "news 16x512 seed0", 30)]]
     view = calibration_view(pd.DataFrame(rows))
     assert view[["setting", "calibration", "wiki_ppl"]].values.tolist() == [
-        ["gptq-w4g128", "news 16x512", 55], ["gptq-w4g128", "wiki 16x512", 58], ["rtn-w4g128", "-", 60],
-        ["wanda-sp0.5", "news 16x512", 30]]
+        ["gptq-w4g128", "news 16x512 seed0", 55], ["gptq-w4g128", "wiki 16x512 seed0", 58], ["rtn-w4g128", "-", 60],
+        ["wanda-sp0.5", "news 16x512 seed0", 30]]
     one_way = pd.DataFrame([r for r in rows if "wiki" not in r["method"]])
     assert calibration_view(one_way).empty  # nothing calibrated two ways: nothing to compare

@@ -1,11 +1,12 @@
 """End to end on tiny random models: compress, evaluate through lm-eval and mteb, resume, render."""
 
+import dataclasses
 import json
 
 import pytest
 
 from bench import BenchError, backends
-from bench.runner import RunRequest, run
+from bench.runner import RunRequest, plan, run
 from bench.schema import load_result
 from bench.validate import check_root
 from bench.site.build import build
@@ -59,6 +60,13 @@ def test_rerun_skips_finished_tasks_and_resumes_an_interrupted_run(llama_run, mo
     lost.unlink()
     run(request, log=lambda _l: None)
     assert calls == ["capitals_mc"] and load_result(lost).task.name == "capitals_mc"
+
+    # Params a slug rounds alike (sp0.5 for 0.5 and 0.5000001) are not the same result: redo it.
+    calls.clear()
+    close = dataclasses.replace(request, method_params={**request.method_params, "sparsity": 0.5000001})
+    assert plan(close).method.slug() == plan(request).method.slug()
+    run(close, log=lambda _l: None)
+    assert sorted(calls) == ["capitals_mc", "wiki_ppl"]
 
 
 def test_encoder_run_through_mteb_with_a_2_of_4_pattern(tiny_encoder_dir, tmp_path):

@@ -82,8 +82,9 @@ def build_calibration(model: LoadedModel, config: CalibrationConfig, batch_size:
         if count == 0:  # fewer windows than sources in a mix
             continue
         ids = calibration_tokens(model.tokenizer, part.documents)
-        if len(ids) <= text_len:
-            raise BenchError(f"calibration text {part.name!r} has {len(ids)} tokens, fewer than --calib-seqlen {seqlen}")
+        if len(ids) < text_len:
+            raise BenchError(f"calibration text {part.name!r} has {len(ids)} tokens, fewer than the {text_len} "
+                             f"text tokens of one window (--calib-seqlen {seqlen})")
         starts = spread_starts(len(ids), text_len, count, generator)
         if count * text_len > len(ids):
             warn(f"calibration asks for {count} x {text_len} text tokens but {part.name!r} has {len(ids)}: "

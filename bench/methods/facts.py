@@ -51,3 +51,14 @@ def measure_facts(model: LoadedModel, storage: StorageFn) -> CompressionFacts:
         excluded_layers=[name for name, m in module.named_modules()
                          if isinstance(m, torch.nn.Linear) and id(m) not in targeted],
     )
+
+
+def describe(facts: CompressionFacts, seconds: float) -> list[str]:
+    """The run log's lines on what a compression measured, each figure named for what it covers."""
+    lines = [f"compressed {facts.target_layers} layers in {seconds:.1f} s: measured sparsity {facts.sparsity:.3f} "
+             f"in the blocks, {facts.bits_per_weight:.2f} bits/weight in the compressed layers, "
+             f"{facts.model_bits_per_weight:.2f} over the whole model ({facts.storage_format})"]
+    if facts.untouched_params:
+        lines.append(f"left {facts.untouched_params} weights in the blocks dense, outside any Linear layer "
+                     f"({len(facts.untouched_weights)} tensors, e.g. {facts.untouched_weights[0]})")
+    return lines

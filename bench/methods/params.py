@@ -109,7 +109,7 @@ class PruneParams(NoParams):
     def slug(self) -> str:
         if self.n_m:
             return f"{self.n_m[0]}of{self.n_m[1]}"
-        return f"sched{self.schedule.replace(':', 'to')}" if self.schedule else f"sp{self.target_sparsity:g}"
+        return f"sched{self.ramp[0]:g}to{self.ramp[1]:g}" if self.ramp else f"sp{self.target_sparsity:g}"
 
     def storage(self, weight: Tensor) -> tuple[str, int]:
         return n_m_bytes(weight, *self.n_m) if self.n_m else sparse_bytes(weight)
@@ -189,6 +189,14 @@ class GPTQParams(QuantParams, DampField):
             raise ValueError("static groups need a group size (--group-size N): one grid per row is fitted up front "
                              "either way")
         return self
+
+    def storage(self, weight: Tensor) -> tuple[str, int]:
+        """With act-order and groups in processing order, a deployment also stores each input column's
+        group index (int32, as GPTQ checkpoints' g_idx)."""
+        fmt, stored = QuantParams.storage(self, weight)
+        if self.act_order and self.group_size and not self.static_groups:
+            return f"{fmt} + group index", stored + 4 * weight.shape[1]
+        return fmt, stored
 
     def slug(self) -> str:
         flags = ["act" if self.act_order else "", "static" if self.static_groups else ""]

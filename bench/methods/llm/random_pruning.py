@@ -5,9 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from bench.assets import LoadedModel
 from bench.methods.base import Method, register
+from bench.methods.calibration import CalibrationSet
 from bench.methods.llm.sparsity import masked, prune_mask
 from bench.methods.params import PruneParams
+from bench.schema import CompressionFacts
 
 
 @register
@@ -17,9 +20,10 @@ class Random(Method):
     name = "random"
     Params = PruneParams
 
-    def __init__(self, params: PruneParams, seed: int = 0) -> None:
-        super().__init__(params, seed)
-        self.generator = torch.Generator().manual_seed(seed)
+    def compress(self, model: LoadedModel, calib: CalibrationSet | None) -> CompressionFacts | None:
+        # A fresh generator per model: its mask never depends on which other model this method compressed.
+        self.generator = torch.Generator().manual_seed(self.seed)
+        return super().compress(model, calib)
 
     @property
     def seeded(self) -> bool:
