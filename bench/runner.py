@@ -112,19 +112,21 @@ def run_all(requests: list[RunRequest], log: Callable[[str], None] = print,
             capture: AbstractContextManager = nullcontext()) -> list[Pair]:
     """Several variants (a sweep): every request is checked before any runs (and before `capture`, which
     takes the engines' output while they run, is entered); the dense parent's results, written by
-    the first, are reused by the rest."""
+    the first, are reused by the rest (with --force too: it is recomputed once, not once per variant)."""
     plans = [plan(request) for request in requests]
     with capture:
-        return [pair for request, p in zip(requests, plans) for pair in _execute(request, p, log)]
+        return [pair for i, (request, p) in enumerate(zip(requests, plans))
+                for pair in _execute(request, p, log, force_dense=request.force and i == 0)]
 
 
-def _execute(request: RunRequest, p: Plan, log: Callable[[str], None]) -> list[Pair]:
+def _execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dense: bool | None = None) -> list[Pair]:
     activate(p.profile)
     dense = make_method("dense", {})
+    dense_request = replace(request, force=request.force if force_dense is None else force_dense)
     pairs = []
     for ref, specs in p.groups:
         data = {s.name: task_data(s) for s in specs}
-        dense_results = _run_variant(request, p, ref, dense, specs, data, {}, log)
+        dense_results = _run_variant(dense_request, p, ref, dense, specs, data, {}, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
                   for s in specs for target in _targets(s, p) if target[1] and target in dense_results]
         if p.method.name == "dense":

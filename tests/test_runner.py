@@ -223,3 +223,21 @@ def test_a_vector_variant_that_does_not_fit_a_task_is_skipped_not_fatal(tiny_enc
     assert [p.compressed.method.slug for p in pairs] == ["dense+int8"]
     assert any("pca64" in line and "skipped" in line for line in lines)
     assert not list(tmp_path.rglob("dense+pca64"))
+
+
+def test_force_in_a_sweep_recomputes_the_dense_parent_once(tiny_llama_dir, tmp_path, monkeypatch):
+    from bench.backends import TaskOutcome
+    from bench.runner import run_all
+
+    evaluated = []
+
+    def stub(spec, model, *_args):
+        evaluated.append(spec.name)
+        return TaskOutcome(metrics={m: 0.5 for m in spec.metrics}, n_items=1, engine_version="stub")
+
+    monkeypatch.setattr(backends, "evaluate", stub)
+    requests = [RunRequest(method="magnitude", method_params={"sparsity": s}, model=str(tiny_llama_dir),
+                           tasks=["capitals_mc"], out=tmp_path, force=True) for s in (0.3, 0.5)]
+    run_all(requests, log=lambda _line: None)
+    run_all(requests, log=lambda _line: None)
+    assert evaluated == ["capitals_mc"] * 6  # each run: dense once, then each variant
