@@ -229,14 +229,6 @@ def result_path(root: Path, model_dirname: str, method_slug: str, profile: str, 
     return Path(root) / model_dirname / method_slug / profile / f"{task}.json"
 
 
-def result_files(root: Path) -> list[Path]:
-    """Every result file under `root`, outside hidden folders (a multi-seed run's per-seed files sit in
-    `.seeds/`: its progress, summed up by the aggregate)."""
-    root = Path(root)
-    return sorted(path for path in root.rglob("*.json")
-                  if not any(part.startswith(".") for part in path.relative_to(root).parts))
-
-
 FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by others, like any build output (a web server, a colleague)
 
 

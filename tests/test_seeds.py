@@ -2,6 +2,7 @@
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -10,7 +11,8 @@ from bench import backends, runner
 from bench.cli import cli
 from bench.report import format_table, load_table
 from bench.runner import RunRequest, run
-from bench.schema import load_result, result_files, retained_fraction
+from bench.schema import load_result, retained_fraction
+from bench.validate import candidates
 from bench.site.build import build
 
 SEEDS_RUN = dict(method="wanda", method_params={"sparsity": 0.5}, calib_samples=2, calib_seqlen=32, limit=2)
@@ -79,7 +81,7 @@ def test_each_seed_draws_its_own_calibration_and_the_aggregate_stores_their_mean
     wiki = pairs[0].compressed
     assert wiki.task.name == "wiki_ppl" and wiki.spread.std > 0  # perplexity moves with the calibration draw
     # the leaderboard reads the aggregates only, never a single seed next to them
-    assert [p.relative_to(request.out).parts[1] for p in result_files(request.out)] == ["dense"] * 2 + [
+    assert [Path(rel).parts[1] for rel in candidates(request.out)[0]] == ["dense"] * 2 + [
         wiki.method.slug] * 2
 
 
