@@ -47,7 +47,7 @@ def seeded_method(request: RunRequest, profile: Profile, seed: int,
     if method.needs_calibration:
         sized = (calibration.samples, calibration.seqlen) != (profile.calib_samples, profile.calib_seqlen) or bool(seed or seeds)
         method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized, label)
-    elif method.name == "random" and (seed or seeds):
+    elif method.seeded and (seed or seeds):  # random: its mask is drawn from the seed
         method.slug_suffix = f"-{label}"
     return method, calibration
 
