@@ -66,7 +66,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
 @click.option("--calib-source", help="Calibration text: news, wiki, pydoc or mix (offline), c4, wikitext2 or a "
                                       "hub dataset org/name[:config] (online). Default: the profile's.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing calibration windows.")
+@click.option("--seed", type=int, help="One run with this seed (calibration windows; random's mask). Default: "
+                                      "a calibrated method runs the profile's seeds (0,1,2), anything else seed 0.")
 @click.option("--seeds", help="Comma-separated seeds, e.g. 0,1,2: a calibrated method (or random) runs once per "
                               "seed; the result stores each seed's score, their mean and their spread.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow a hub model's own code to run (off by default).")
@@ -78,7 +79,7 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
         static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
-        calib_seqlen: int | None, calib_source: str | None, seed: int, seeds: str | None, trust_remote_code: bool,
+        calib_seqlen: int | None, calib_source: str | None, seed: int | None, seeds: str | None, trust_remote_code: bool,
         log_file: Path | None,
         verbose: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""

@@ -29,6 +29,9 @@ class Profile(BaseModel):
     calib_seqlen: int  # tokens per calibration sequence (Wanda paper: 2048)
     calib_source: str  # calibration text (bench.methods.calib_sources; the papers: c4)
     memory_gb: float
+    # A calibrated method runs once per seed unless --seed is given, so every calibrated result carries the
+    # spread of its calibration draw (README, "Seed variance").
+    calib_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     # Method params a careful user would set on this hardware, unless given: {method: {param: value}}.
     # They are ordinary params, so the slug names them (e.g. gptq-w4g128-act).
     method_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -23,7 +23,7 @@ from bench.provenance import environment
 from bench.resume import finished
 from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts,
                           model_dirname, result_path, save_result)
-from bench.seeds import SEED_RUNS_DIR, aggregate, check_seeds, seeded_method
+from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method
 from bench.taskspec import TaskSpec, resolve_tasks
 
 
@@ -42,8 +42,8 @@ class RunRequest:
     calib_samples: int | None = None
     calib_seqlen: int | None = None
     calib_source: str | None = None  # None: the profile's default (bench.methods.calib_sources)
-    seed: int = 0
-    seeds: list[int] | None = None  # --seeds: one run per seed, stored as their aggregate (None: the one seed)
+    seed: int | None = None  # --seed: one run with this seed (None: the method's default seeds, bench.seeds)
+    seeds: list[int] | None = None  # --seeds: one run per seed, stored as their aggregate
     trust_remote_code: bool = False
     embed: str | None = None  # --embed: comma-separated embedding variants (truncate:64,int8,...)
 
@@ -64,14 +64,13 @@ class Plan:
     groups: list[tuple[ModelRef, list[TaskSpec]]]  # (dense parent, its tasks)
     embed: list[VectorVariant] = field(default_factory=list)  # embedding variants for retrieval tasks
     checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
-    seeds: list[int] = field(default_factory=list)  # --seeds, sorted (empty: one run with request.seed)
+    seeds: list[int] = field(default_factory=list)  # the seeds aggregated, sorted (empty: a single-seed run)
 
 
 def plan(request: RunRequest) -> Plan:
     """Resolve every name up front, so bad input fails before any model loads."""
     profile = PROFILES.get(request.profile)
-    method, calibration = seeded_method(request, profile, request.seed, request.seeds or [])
-    seeds = check_seeds(request.seeds, request.seed, method) if request.seeds is not None else []
+    method, calibration, seeds = planned_seeds(request, profile)
     specs = resolve_tasks(request.suite, request.tasks)
     checkpoint = None
     if (method.name == "none") != bool(request.parent) or (request.parent and not request.model):
@@ -184,12 +183,12 @@ def _pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs:
 
 def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec], data: dict[str, recipes.TaskData],
                dense: dict[Target, RunResult], log: Callable[[str], None]) -> dict[Target, RunResult]:
-    """--seeds: each seed runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
+    """Several seeds: each runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
     already written there), then every target's seeds are summed up in one aggregate result file."""
     slug_of, results, todo = _pending(request, p, ref, p.method, specs, data, log)
     per_seed = {}
     for seed in p.seeds if todo else []:
-        method, calibration = seeded_method(request, p.profile, seed, [])
+        method, calibration = seeded_method(request, p.profile, seed)
         per_seed[seed] = _run_variant(replace(request, seed=seed, seeds=None, out=request.out / SEED_RUNS_DIR),
                                       replace(p, method=method, calibration=calibration, seeds=[]), ref, method,
                                       [s for s in specs if s.name in todo], data, dense, log)
@@ -254,7 +253,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                 ) if reference else None,
                 compression=facts, calibration=calib.record if calib else None, vectors=vector_facts,
                 efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=seconds),
-                environment=environment(request.seed), date=datetime.now(timezone.utc),
+                environment=environment(p.calibration.seed), date=datetime.now(timezone.utc),
             )
             path = paths_for(request.out, result)
             save_result(result, path)

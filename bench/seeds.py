@@ -29,11 +29,17 @@ def seeds_label(seeds: list[int]) -> str:
     return "seeds" + "-".join(str(seed) for seed in sorted(seeds))
 
 
+def default_seeds(method: Method, profile: Profile) -> list[int]:
+    """The seeds a run uses when given neither --seed nor --seeds: a calibrated method runs once per seed of
+    the profile, so its result carries the spread calibration noise makes; any other method once, seed 0."""
+    return sorted(profile.calib_seeds) if method.needs_calibration else [0]
+
+
 def seeded_method(request: RunRequest, profile: Profile, seed: int,
-                  seeds: list[int]) -> tuple[Method, CalibrationConfig]:
-    """The method (the profile's defaults for it under the params given) and its calibration for `seed`.
-    Calibration other than the profile's default gets its own
-    slug, so results never mix; `seeds` (--seeds) names the aggregate of those seeds instead of one."""
+                  seeds: list[int] | None = None) -> tuple[Method, CalibrationConfig]:
+    """The method (the profile's defaults for it under the params given) and its calibration for `seed`;
+    `seeds` is the set of seeds the result aggregates (None: `seed` alone). A calibration or seed set other
+    than the profile's default gets its own slug, so results never mix."""
     given = {key: value for key, value in request.method_params.items() if value is not None}
     method = make_method(request.method, {**profile.method_defaults.get(request.method, {}), **given}, seed)
     samples, seqlen = request.calib_samples, request.calib_seqlen  # 0 is a value to refuse, not "not given"
@@ -43,18 +49,35 @@ def seeded_method(request: RunRequest, profile: Profile, seed: int,
     if calibration.samples < 1 or calibration.seqlen < 8:
         raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
     check_source(calibration.source, will_load=method.needs_calibration)
-    label = seeds_label(seeds) if seeds else f"seed{seed}"
+    chosen = seeds or [seed]
+    label = seeds_label(chosen) if len(chosen) > 1 else f"seed{seed}"
+    other_seeds = chosen != default_seeds(method, profile)
     if method.needs_calibration:
-        sized = (calibration.samples, calibration.seqlen) != (profile.calib_samples, profile.calib_seqlen) or bool(seed or seeds)
-        method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized, label)
-    elif method.seeded and (seed or seeds):  # random: its mask is drawn from the seed
+        sized = (calibration.samples, calibration.seqlen) != (profile.calib_samples, profile.calib_seqlen)
+        method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized or other_seeds, label)
+    elif method.seeded and other_seeds:  # random: its mask is drawn from the seed
         method.slug_suffix = f"-{label}"
     return method, calibration
 
 
-def check_seeds(seeds: list[int], seed: int, method: Method) -> list[int]:
+def planned_seeds(request: RunRequest, profile: Profile) -> tuple[Method, CalibrationConfig, list[int]]:
+    """The method, its calibration and the seeds the result aggregates (empty: a single-seed run): --seeds
+    as given, one --seed, or else the method's default seeds (bench.seeds.default_seeds)."""
+    probe, _ = seeded_method(request, profile, request.seed or 0)
+    if request.seeds is not None:
+        seeds = check_seeds(request.seeds, request.seed, probe)
+    elif request.seed is not None:
+        seeds = []
+    else:
+        defaults = default_seeds(probe, profile)
+        seeds = defaults if len(defaults) > 1 else []
+    method, calibration = seeded_method(request, profile, seeds[0] if seeds else request.seed or 0, seeds or None)
+    return method, calibration, seeds
+
+
+def check_seeds(seeds: list[int], seed: int | None, method: Method) -> list[int]:
     """The seeds, sorted; one-line errors for a set that is not a spread or a method the seed does not change."""
-    if seed:
+    if seed is not None:
         raise BenchError("give --seed or --seeds, not both")
     if len(set(seeds)) != len(seeds):
         raise BenchError(f"--seeds lists a seed twice: {','.join(map(str, seeds))}")

@@ -71,16 +71,18 @@ def calibration_row(result: RunResult) -> dict[str, object]:
             "act_order": bool(result.method.params.get("act_order")),
             "source": calibration.source if calibration else "-",
             "size": f"{calibration.samples}x{calibration.seqlen}" if calibration else "-",
-            "task": result.task.name, "score": result.main_score}
+            "task": result.task.name, "score": result.main_score,
+            "spread": result.spread.std if result.spread else None}
 
 
 def calibration_table(pairs: list[Pair]) -> pd.DataFrame:
-    """One row per (method setting, source, size), one column per task; the dense parent first."""
+    """One row per (method setting, source, size), one column per task (and `TASK ±`, the std over seeds, where
+    results have several); the dense parent first."""
     dense = {p.dense.task.name: p.dense for p in pairs}
     rows = [calibration_row(r) for r in dense.values()] + [calibration_row(p.compressed) for p in pairs]
     table = pd.DataFrame(rows).pivot_table(index=["method", "setting", "act_order", "source", "size"],
-                                           columns="task", values="score", sort=False)
-    table.columns.name = None
+                                           columns="task", values=["score", "spread"], sort=False)
+    table.columns = [task if value == "score" else f"{task} ±" for value, task in table.columns]
     return table.reset_index()
 
 
@@ -91,12 +93,14 @@ def calibration_table(pairs: list[Pair]) -> pd.DataFrame:
 @click.option("--sources", default=",".join(SOURCES), show_default=True, help="Calibration sources.")
 @click.option("--sizes", default=",".join(SIZES), show_default=True, help="Calibration sizes, SAMPLESxSEQLEN.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Items per task (default: all).")
+@click.option("--seed", type=int, default=None,
+              help="One calibration seed per setting (quicker; no spread). Default: the profile's seeds.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(".cache/calibration-table"),
               show_default=True, help="Where the result files go (resumable: finished results are reused).")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Engine output (default: OUT/engines.log).")
-def main(model: str, profile: str, methods: str, sources: str, sizes: str, limit: int | None, out: Path,
-         log_file: Path | None) -> None:
+def main(model: str, profile: str, methods: str, sources: str, sizes: str, limit: int | None, seed: int | None,
+         out: Path, log_file: Path | None) -> None:
     chosen = methods.split(",")
     unknown = sorted(set(chosen) - set(SETTINGS))
     if unknown:
@@ -104,7 +108,7 @@ def main(model: str, profile: str, methods: str, sources: str, sizes: str, limit
                                  param_hint="--methods")
     try:
         requests = runnable(requests_for(chosen, sources.split(","), sizes.split(","), model=model, profile=profile,
-                                         tasks=TASKS, out=out, limit=limit))
+                                         tasks=TASKS, out=out, limit=limit, seed=seed))
     except BenchError as err:
         raise click.ClickException(str(err)) from None
     out.mkdir(parents=True, exist_ok=True)

@@ -205,9 +205,11 @@ def test_bad_or_unreachable_sources_exit_2_with_one_line(args, expected):
     ({"calib_source": "news"}, "wanda-sp0.5"),
     ({"calib_source": "wiki"}, "wanda-sp0.5-calib-wiki"),
     ({"calib_samples": 16, "calib_seqlen": 512}, "wanda-sp0.5"),  # the profile's size, asked for: the same result
-    ({"calib_samples": 32, "calib_seqlen": 512}, "wanda-sp0.5-calib32x512-seed0"),
+    ({"calib_samples": 32, "calib_seqlen": 512}, "wanda-sp0.5-calib32x512-seeds0-1-2"),
+    ({"seed": 0}, "wanda-sp0.5-calib16x512-seed0"),  # one seed: not the profile's three
+    ({"seeds": [2, 1, 0]}, "wanda-sp0.5"),  # the profile's seeds, asked for: the same result
     ({"calib_source": "mix", "calib_samples": 16, "calib_seqlen": 512}, "wanda-sp0.5-calib-mix"),
-    ({"calib_source": "mix", "calib_samples": 16, "calib_seqlen": 256}, "wanda-sp0.5-calib-mix-16x256-seed0"),
+    ({"calib_source": "mix", "calib_samples": 16, "calib_seqlen": 256}, "wanda-sp0.5-calib-mix-16x256-seeds0-1-2"),
     ({"calib_source": "allenai/c4"}, "wanda-sp0.5-calib-allenai-c4"),
     ({"profile": "a100-80g"}, "wanda-sp0.5"),  # c4 is its default
     ({"profile": "a100-80g", "calib_source": "news"}, "wanda-sp0.5-calib-news"),

@@ -12,7 +12,7 @@ def test_default_models_wanda_and_magnitude(tmp_path):
     common = dict(out=tmp_path, limit=4)
     wanda = {p.compressed.task.name: p for p in run(
         RunRequest(method="wanda", tasks=["wiki_ppl", "capitals_mc", "wiki_retrieval"],
-                   calib_samples=4, calib_seqlen=128, **common), log=lambda _l: None)}
+                   calib_samples=4, calib_seqlen=128, seed=0, **common), log=lambda _l: None)}
     (magnitude,) = run(RunRequest(method="magnitude", tasks=["wiki_ppl"], **common), log=lambda _l: None)
 
     ppl = wanda["wiki_ppl"]

@@ -18,7 +18,7 @@ TINY_CALIB = dict(calib_samples=2, calib_seqlen=32)
 def llama_run(tiny_llama_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("submissions")
     request = RunRequest(method="wanda", method_params={"sparsity": 0.5}, model=str(tiny_llama_dir),
-                         tasks=["wiki_ppl", "capitals_mc"], out=out, limit=3, **TINY_CALIB)
+                         tasks=["wiki_ppl", "capitals_mc"], out=out, limit=3, seed=0, **TINY_CALIB)
     return request, run(request, log=lambda _line: None)
 
 

@@ -122,3 +122,16 @@ def test_random_pruning_draws_one_mask_per_seed(tiny_llama_dir, tmp_path):
     first, second = (r.main_score for r in pair.compressed.seed_runs)
     assert first != second
     assert load_result(tmp_path / ".seeds/local__tiny-llama0/random-sp0.5/cpu-2c/wiki_ppl.json").main_score == first
+
+
+@pytest.mark.parametrize("method,given,seeds,slug", [
+    ("wanda", {}, [0, 1, 2], "wanda-sp0.5"),  # a calibrated method: the profile's seeds by default
+    ("gptq", {}, [0, 1, 2], "gptq-w4g128-act"),
+    ("wanda", {"seed": 0}, [], "wanda-sp0.5-calib16x512-seed0"),  # one seed on purpose: named as such
+    ("wanda", {"seeds": [1, 0, 2]}, [0, 1, 2], "wanda-sp0.5"),
+    ("random", {}, [], "random-sp0.5"),  # data-free: one seed, 0, unless asked
+    ("magnitude", {}, [], "magnitude-sp0.5"),
+])
+def test_calibrated_methods_run_the_profiles_seeds_unless_one_seed_is_given(method, given, seeds, slug):
+    p = runner.plan(RunRequest(method=method, tasks=["wiki_ppl"], **given))
+    assert (p.seeds, p.method.slug()) == (seeds, slug)
