@@ -48,13 +48,14 @@ def stale_problems(result: RunResult) -> list[Problem]:
     spec = TASKS.get(result.task.name) if result.task.name in TASKS else None
     if spec is None or spec.recipe is None:
         return []
-    current = {"task.version": spec.version,
-               "task.data_hash": recipes.current_hash(spec.recipe, json.dumps(spec.recipe_args, sort_keys=True))}
-    got = {"task.version": result.task.version, "task.data_hash": result.task.data_hash}
+    data_hash = recipes.current_hash(spec.recipe, json.dumps(spec.recipe_args, sort_keys=True))
     command = rerun_command(result.model.name, result.method.name, result.task.name, result.profile)
-    return [(field, f"stale: {got[field]!r} is not task {spec.name}'s current {current[field]!r}; "
-                    f"re-run it with `{command}` and the method's params")
-            for field in current if got[field] != current[field]]
+    found = [("task.version", result.task.version != spec.version,
+              f"version {result.task.version}, task {spec.name} is now version {spec.version}"),
+             ("task.data_hash", result.task.data_hash != data_hash,
+              f"data {result.task.data_hash[:12]}, task {spec.name}'s data is now {data_hash[:12]}")]
+    return [(field, f"stale: scored on {what}; re-run it with `{command}` and the method's params")
+            for field, differs, what in found if differs]
 
 
 def _strings(value: Any, here: str = "") -> Iterator[tuple[str, str]]:
