@@ -79,22 +79,24 @@ def _smollm2_fp32_dir() -> Path:
     return target
 
 
-def _load_causal_lm(path: str | Path, dtype: torch.dtype, trust_remote_code: bool = False):
+def _load_causal_lm(path: str | Path, dtype: torch.dtype, trust_remote_code: bool = False,
+                    revision: str | None = None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     # safetensors only: a pickled checkpoint could execute code on load.
     model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+        path, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code, revision=revision
     )
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code, revision=revision)
     return model.eval(), tokenizer
 
 
-def _load_encoder(path: str | Path, dtype: torch.dtype, trust_remote_code: bool = False):
+def _load_encoder(path: str | Path, dtype: torch.dtype, trust_remote_code: bool = False,
+                  revision: str | None = None):
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(
-        str(path), device="cpu", trust_remote_code=trust_remote_code,
+        str(path), device="cpu", trust_remote_code=trust_remote_code, revision=revision,
         model_kwargs={"dtype": dtype, "use_safetensors": True},
     )
     return model.eval(), model.tokenizer
@@ -142,18 +144,24 @@ def _bm25():
 
 
 def resolve_model(name: str, trust_remote_code: bool = False) -> ModelRef:
-    """A registered default, a local checkpoint directory, or a hub id ("org/name")."""
+    """A registered default (by key, or by the name its results carry), a local checkpoint directory, or a hub
+    id ("org/name"), pinned to the commit the hub resolves it to now."""
     if name in MODELS:
         return MODELS.get(name)
+    registered = next((ref for _key, ref in MODELS.items() if ref.name == name), None)
+    if registered:
+        return registered
     path = Path(name).expanduser()
     if path.is_dir():
         kind = _detect_kind(path)
-        return ModelRef(name=f"local/{path_part(path.resolve().name)}", kind=kind, source=str(path.resolve()),
+        local_name = f"local/{path_part(path.resolve().name)}"  # a result never holds a path of this machine
+        return ModelRef(name=local_name, kind=kind, source=local_name,
                         load=lambda dtype: _loader(kind)(path, dtype, trust_remote_code), locate=lambda: path)
     if name.count("/") == 1 and not name.startswith((".", "/")):
-        kind = _detect_hub_kind(name)
-        return ModelRef(name=name, kind=kind, source=f"hub:{name}",
-                        load=lambda dtype: _loader(kind)(name, dtype, trust_remote_code), locate=lambda: name)
+        kind, commit = _hub_model(name)
+        return ModelRef(name=name, kind=kind, source=f"hub:{name}", revision=commit,
+                        load=lambda dtype: _loader(kind)(name, dtype, trust_remote_code, commit),
+                        locate=lambda: name)
     raise UnknownNameError(MODELS.unknown_message(name) + "; or give a local checkpoint dir or a hub id org/name")
 
 
@@ -169,12 +177,16 @@ def _detect_kind(path: Path) -> ModelKind:
     raise BenchError(f"{path} is neither a transformers nor a sentence-transformers checkpoint (no config.json)")
 
 
-def _detect_hub_kind(repo_id: str) -> ModelKind:
+def _hub_model(repo_id: str) -> tuple[ModelKind, str]:
+    """The kind of a hub model (a sentence-transformers repo has modules.json) and the commit sha its
+    main branch resolves to now: the run loads that commit, and its results name it."""
     import huggingface_hub
     from huggingface_hub.errors import OfflineModeIsEnabled
 
     try:
-        return "encoder" if huggingface_hub.file_exists(repo_id, "modules.json") else "causal-lm"
+        info = huggingface_hub.model_info(repo_id)
+        files = {sibling.rfilename for sibling in info.siblings or []}
+        return ("encoder" if "modules.json" in files else "causal-lm"), info.sha
     except OfflineModeIsEnabled:
         raise BenchError(f"model {repo_id!r} is a hub id but HF_HUB_OFFLINE=1; use a default "
                          f"({', '.join(MODELS)}) or a local path") from None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bench import BenchError
 from bench.registry import Registry
+from bench.schema import Hardware
 
 
 class Profile(BaseModel):
@@ -71,19 +72,12 @@ def activate(profile: Profile) -> None:
         torch.set_num_threads(profile.threads)
 
 
-def hardware_seen() -> dict[str, object]:
+def hardware_seen() -> Hardware:
     """The hardware this process actually runs on, recorded in every result."""
-    seen: dict[str, object] = {
-        "machine": platform.machine(),
-        "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-    }
-    if torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(0)
-        seen["gpu"] = props.name
-        seen["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
-    return seen
+    gpu = torch.cuda.get_device_properties(0) if torch.cuda.is_available() else None
+    return Hardware(machine=platform.machine(), cpu=_cpu_model(), cpu_count=os.cpu_count(),
+                    torch_threads=torch.get_num_threads(), gpu=gpu.name if gpu else None,
+                    gpu_memory_gb=round(gpu.total_memory / 2**30, 1) if gpu else None)
 
 
 def _cpu_model() -> str:

@@ -11,6 +11,7 @@ import re
 from pydantic import ValidationError
 
 from bench import BenchError
+from bench.provenance_checks import provenance_problems
 from bench.schema import MethodInfo, RunResult
 from bench.taskspec import TASKS
 
@@ -112,4 +113,4 @@ def content_problems(result: RunResult) -> list[Problem]:
         problems += score_problems(f"seed_runs.{index}.metrics", {result.main_metric: run.main_score, **run.metrics})
     wrong = result.dense_reference and out_of_range(result.main_metric, result.dense_reference.main_score)
     problems += [("dense_reference.main_score", wrong)] if wrong else []
-    return problems + task_problems(result) + method_problems(result.method)
+    return problems + task_problems(result) + method_problems(result.method) + provenance_problems(result)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
+
+from torch import nn
 
 from bench import BenchError, backends, recipes
 from bench.assets import (DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, model_skeleton,
@@ -20,7 +21,9 @@ from bench.methods.embed import VectorVariant, parse_embed
 from bench.methods.facts import describe
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
 from bench.provenance import environment
-from bench.resume import finished
+from bench.hashing import weights_hash
+from bench.resume import finished, run_config
+from bench.run_config import RunConfig, config_hash
 from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts,
                           model_dirname, result_path, save_result)
 from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method
@@ -146,8 +149,8 @@ def _takes(ref: ModelRef, spec: TaskSpec) -> bool:
 
 
 def task_data(spec: TaskSpec) -> recipes.TaskData:
-    if spec.upstream:
-        return recipes.upstream(spec.upstream, f"{spec.backend} {importlib.metadata.version(spec.backend)}")
+    if spec.upstream:  # the engine loads the task's documents; their hash names the data
+        return recipes.TaskData(files={}, data_hash=backends.upstream_data_hash(spec))
     return recipes.build(spec.name, spec.recipe, spec.recipe_args, cache_dir())
 
 
@@ -161,31 +164,35 @@ def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
 
 def _pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
              data: dict[str, recipes.TaskData], log: Callable[[str], None]
-             ) -> tuple[dict[Target, str], dict[Target, RunResult], dict[str, list[VectorVariant | None]]]:
-    """Each target's slug, the results already written, and the vector variants still to run per task."""
-    slug_of = {}
+             ) -> tuple[dict[Target, str], dict[Target, RunConfig], dict[Target, RunResult],
+                        dict[str, list[VectorVariant | None]]]:
+    """Each target's slug and config, the results already written, and the vector variants still to run per task."""
+    slug_of, config_of = {}, {}
     results: dict[Target, RunResult] = {}
     todo: dict[str, list[VectorVariant | None]] = {}
+    evaluated = replace(p.checkpoint, name=ref.name) if p.checkpoint and method.name == "none" else ref
+    seeds = p.seeds if method is p.method else []  # the plan's seeds are the compressed aggregate's, never dense's
     for spec in specs:
         for target in _targets(spec, p):
             variant = target[1]
             slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")
+            config_of[target] = run_config(spec, data[spec.name].data_hash, request.limit, evaluated, method,
+                                           p.calibration, seeds, variant.slug if variant else None, p.profile)
             path = result_path(request.out, model_dirname(ref.name), slug_of[target], p.profile.name, spec.name)
-            done = None if request.force else finished(path, spec, data[spec.name].data_hash, request.limit,
-                                                        method, p.calibration)
+            done = None if request.force else finished(path, config_of[target])
             if done:
                 results[target] = done
                 log(f"[{slug_of[target]}] {ref.name} {spec.name}: done already ({path})")
             else:
                 todo.setdefault(spec.name, []).append(variant)
-    return slug_of, results, todo
+    return slug_of, config_of, results, todo
 
 
 def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec], data: dict[str, recipes.TaskData],
                dense: dict[Target, RunResult], log: Callable[[str], None]) -> dict[Target, RunResult]:
     """Several seeds: each runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
     already written there), then every target's seeds are summed up in one aggregate result file."""
-    slug_of, results, todo = _pending(request, p, ref, p.method, specs, data, log)
+    slug_of, config_of, results, todo = _pending(request, p, ref, p.method, specs, data, log)
     per_seed = {}
     for seed in p.seeds if todo else []:
         method, calibration = seeded_method(request, p.profile, seed)
@@ -194,7 +201,8 @@ def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec
                                       [s for s in specs if s.name in todo], data, dense, log)
     for target in [(name, variant) for name, variants in todo.items() for variant in variants]:
         if all(target in runs for runs in per_seed.values()):  # a vector variant may not fit the task
-            results[target] = aggregate({seed: runs[target] for seed, runs in per_seed.items()}, slug_of[target])
+            results[target] = aggregate({seed: runs[target] for seed, runs in per_seed.items()}, slug_of[target],
+                                        config_of[target])
             path = paths_for(request.out, results[target])
             save_result(results[target], path)
             log(f"[{slug_of[target]}] {ref.name} {target[0]}: {results[target].main_metric} = "
@@ -207,7 +215,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                  log: Callable[[str], None]) -> dict[Target, RunResult]:
     """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
     by_name = {s.name: s for s in specs}
-    slug_of, results, todo = _pending(request, p, ref, method, specs, data, log)
+    slug_of, config_of, results, todo = _pending(request, p, ref, method, specs, data, log)
     if not todo:
         return results
 
@@ -228,6 +236,8 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     compress_seconds = time.perf_counter() - started if method.name != "dense" else None
     for line in describe(facts, compress_seconds) if facts else []:
         log(f"[{method.slug()}] {line}")
+    if isinstance(model.module, nn.Module):  # once per weight variant: the weights every task below scores
+        model.info = model.info.model_copy(update={"weights_hash": weights_hash(model.module)})
 
     for name, variants in todo.items():
         spec = by_name[name]
@@ -254,6 +264,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                 compression=facts, calibration=calib.record if calib else None, vectors=vector_facts,
                 efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=seconds),
                 environment=environment(p.calibration.seed), date=datetime.now(timezone.utc),
+                config=config_of[target], config_hash=config_hash(config_of[target]),
             )
             path = paths_for(request.out, result)
             save_result(result, path)

@@ -1,4 +1,4 @@
-"""Result schema v1: one JSON file per (model, method slug, profile, task), written atomically."""
+"""Result schema v2: one JSON file per (model, method slug, profile, task), written atomically."""
 
 from __future__ import annotations
 
@@ -12,17 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from bench.run_config import RunConfig, rerun_command
 from bench.safe_json import check_json, read_capped_text
+from bench.strict import Scalar, Strict
 
 ModelKind = Literal["causal-lm", "encoder", "free-embedding"]  # the last: vectors optimised directly
 Backend = Literal["lm_eval", "mteb", "limit"]  # the engine a task runs on (limit: the free-embedding search)
-
-
-class Strict(BaseModel):
-    # allow_inf_nan=False: every float field is finite (a NaN or infinite score has no retained %)
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -30,11 +27,12 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 
 class ModelInfo(Strict):
     name: str  # hub-style "org/name"; local checkpoints are "local/<dir>"
-    source: str  # where the weights came from: hub id, path or package
-    revision: str | None = None
+    source: str  # where the weights came from: hub id, package or local/<folder> (never an absolute path)
+    revision: str | None = None  # the hub commit resolved, package==version for a packaged default; None: local
     kind: ModelKind
     n_params: int = Field(ge=0)  # 0: a reference without weights (BM25, free embeddings)
     notes: str = ""  # shown on the leaderboard, e.g. "weights dequantized from a Q4_1 GGUF"
+    weights_hash: str | None = None  # sha256 of the weights evaluated (bench.hashing); None: no weights
 
     @property
     def dirname(self) -> str:
@@ -43,7 +41,7 @@ class ModelInfo(Strict):
 
 class MethodInfo(Strict):
     name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Scalar] = Field(default_factory=dict)
     slug: str
 
 
@@ -101,6 +99,17 @@ class VectorFacts(Strict):
     query_latency_ms_p50: float  # exact search of one query against the index, this machine
 
 
+class Hardware(Strict):
+    """The hardware a run actually saw (bench.profiles.hardware_seen)."""
+
+    machine: str
+    cpu: str
+    cpu_count: int | None  # None: the OS did not say
+    torch_threads: int
+    gpu: str | None = None
+    gpu_memory_gb: float | None = None
+
+
 class DenseReference(Strict):
     main_score: float
     path: str  # the dense parent's result file, relative to the submissions root
@@ -139,21 +148,28 @@ def seed_spread(scores: list[float]) -> Spread:
     return Spread(std=statistics.stdev(scores), min=min(scores), max=max(scores))
 
 
+SCHEMA_VERSION = 2
+
+
+class OutdatedResult(ValueError):
+    """A result file of an older schema: the message says how to replace it, in one line."""
+
+
 class RunResult(Strict):
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = SCHEMA_VERSION
 
     @field_validator("schema_version", mode="before")
     @classmethod
     def _not_a_boolean(cls, value: object) -> object:
-        """`true` equals 1 in Python, so the literal alone would take it."""
+        """`true` equals 1 in Python, so the literal alone would take a boolean for an integer."""
         if isinstance(value, bool):
-            raise ValueError("must be the integer 1, not a boolean")
+            raise ValueError(f"must be the integer {SCHEMA_VERSION}, not a boolean")
         return value
     model: ModelInfo
     method: MethodInfo
     task: TaskInfo
     profile: str
-    hardware: dict[str, Any]
+    hardware: Hardware
     main_metric: str
     higher_is_better: bool
     main_score: float
@@ -169,6 +185,8 @@ class RunResult(Strict):
     # compression and environment are the first seed's (each seed's calibration hash is in its run).
     seed_runs: list[SeedRun] = Field(default_factory=list)
     spread: Spread | None = None
+    config: RunConfig  # everything that changes the score (bench.run_config)
+    config_hash: str  # sha256 of `config`: resume reuses a result only when it equals the run's own
 
     @model_validator(mode="after")
     def _aggregate_matches_its_seeds(self) -> RunResult:
@@ -270,5 +288,14 @@ def load_result(path: Path) -> RunResult:
     """A result file read as hostile input (bench.safe_json) and validated strictly: no type coercion (a
     score given as "0.5" is rejected); dates are ISO strings, as JSON has no date type. Raises ValueError."""
     text = read_capped_text(path)
-    check_json(text)
+    data = check_json(text)
+    version = data.get("schema_version")
+    if type(version) is int and version < SCHEMA_VERSION:
+        def part(section: str, key: str = "name") -> object:
+            return data[section].get(key) if isinstance(data.get(section), dict) else None
+
+        command = rerun_command(part("model"), part("method"), part("task"), data.get("profile"))
+        raise OutdatedResult(f"schema v{version} result (bench before per-item outputs and config hashes): re-run it "
+                             f"with `{command}` and the method's params (v2 adds per-item outputs, intervals and "
+                             "config hashes)")
     return RunResult.model_validate_json(text, strict=True)

@@ -16,6 +16,7 @@ from bench.methods.base import Method, make_method
 from bench.methods.calib_sources import check_source
 from bench.methods.calibration import CalibrationConfig, calibration_suffix
 from bench.profiles import Profile
+from bench.run_config import RunConfig, config_hash
 from bench.schema import Efficiency, RunResult, SeedRun, seed_spread
 
 if TYPE_CHECKING:
@@ -89,10 +90,11 @@ def check_seeds(seeds: list[int], seed: int | None, method: Method) -> list[int]
     return sorted(seeds)
 
 
-def aggregate(runs: dict[int, RunResult], slug: str) -> RunResult:
+def aggregate(runs: dict[int, RunResult], slug: str, config: RunConfig) -> RunResult:
     """One result for every seed's run of a task: main score and metrics are the means over the seeds, and it
     keeps each seed's scores and calibration hash and the spread. What the seeds share (model, task, dense
-    reference) and the first seed's calibration, compression facts and environment come from the first seed."""
+    reference) and the first seed's calibration, compression facts and environment come from the first seed;
+    `config` is the aggregate's own (its seeds listed), not a seed's."""
     first = runs[min(runs)]
     shared_metrics = sorted(set.intersection(*(set(run.metrics) for run in runs.values())))
     compress_seconds = [run.efficiency.compress_seconds for run in runs.values()]
@@ -109,4 +111,5 @@ def aggregate(runs: dict[int, RunResult], slug: str) -> RunResult:
                       for seed, run in sorted(runs.items())],
         "spread": seed_spread([run.main_score for _, run in sorted(runs.items())]),
         "date": datetime.now(timezone.utc),
+        "config": config, "config_hash": config_hash(config),
     })

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from bench import BenchError
 from bench.result_checks import content_problems
 from bench.safe_json import UnsafeFile
-from bench.schema import PATH_PART, RunResult, load_result, model_dirname
+from bench.schema import PATH_PART, OutdatedResult, RunResult, load_result, model_dirname
 
 # What a result and its dense parent must share to be compared.
 PAIRED_FIELDS = ["model.name", "task.name", "task.version", "task.data_hash", "task.limit", "profile"]
@@ -93,7 +93,7 @@ def read(root: Path, rel: str) -> tuple[RunResult | None, list[Finding]]:
     """The file's result if it reads and validates, else its findings."""
     try:
         return load_result(root / rel), []
-    except UnsafeFile as err:
+    except (UnsafeFile, OutdatedResult) as err:
         return None, [Finding(rel, "", str(err))]
     except ValidationError as err:
         return None, [Finding(rel, ".".join(map(str, e["loc"])), e["msg"]) for e in err.errors()]

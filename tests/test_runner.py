@@ -111,7 +111,10 @@ def test_a_precompressed_checkpoint_is_scored_next_to_its_parent(tiny_llama_dir,
     (pair,) = run(request, log=lambda _line: None)
     assert pair.compressed.method.slug == "none-mag60"
     assert pair.compressed.model.name == pair.dense.model.name == "local/tiny-llama0"
-    assert str(checkpoint) in pair.compressed.model.notes
+    # named by its folder, never by a path of this machine; its own weights hashed
+    assert pair.compressed.model.source == "local/elsewhere-pruned" in pair.compressed.model.notes
+    assert str(tmp_path) not in (tmp_path / "subs" / "local__tiny-llama0/none-mag60/cpu-2c/wiki_ppl.json").read_text()
+    assert pair.compressed.model.weights_hash != pair.dense.model.weights_hash
     assert pair.compressed.compression.sparsity == pytest.approx(0.6, abs=1e-3)  # measured, not declared
     assert pair.compressed.main_score != pair.dense.main_score
 

@@ -1,33 +1,19 @@
-"""Result schema v1: round trip, strictness, atomic writes."""
+"""Result schema v2: round trip, strictness, atomic writes."""
 
 import json
 import os
 import statistics
-from datetime import datetime, timezone
 
 import pytest
 from pydantic import ValidationError
 
 from bench import schema
 from bench.schema import RunResult, load_result, result_path, save_result
+from submissions import wanda_data
 
 
 def make_result(**overrides) -> RunResult:
-    data = dict(
-        model={"name": "org/model", "source": "hub:org/model", "kind": "causal-lm", "n_params": 10},
-        method={"name": "wanda", "params": {"sparsity": 0.5, "pattern": None}, "slug": "wanda-sp0.5"},
-        task={"name": "wiki_ppl", "version": 1, "backend": "lm_eval", "data_hash": "ab" * 32, "n_items": 3,
-              "engine_version": "lm-eval 0.4.13"},
-        profile="cpu-2c", hardware={"cpu_count": 2}, main_metric="word_perplexity", higher_is_better=False,
-        main_score=40.0, metrics={"word_perplexity": 40.0},
-        dense_reference={"main_score": 30.0, "path": "org__model/dense/cpu-2c/wiki_ppl.json"},
-        compression={"target_layers": 2, "target_params": 8, "sparsity": 0.5, "param_sparsity": 0.4,
-                     "storage_format": "bitmask", "storage_bytes": 9, "dense_bytes": 16, "bits_per_weight": 9.0},
-        efficiency={"compress_seconds": 1.0, "eval_seconds": 2.0},
-        environment={"python": "3.11", "packages": {"torch": "2.13.0"}, "git_hash": None, "seed": 0},
-        date=datetime(2026, 11, 22, tzinfo=timezone.utc),
-    )
-    return RunResult(**{**data, **overrides})
+    return RunResult.model_validate({**wanda_data(), **overrides})
 
 
 def test_round_trip_through_a_file(tmp_path):
@@ -36,14 +22,15 @@ def test_round_trip_through_a_file(tmp_path):
     assert path == tmp_path / "org__model" / "wanda-sp0.5" / "cpu-2c" / "wiki_ppl.json"
     save_result(result, path)
     assert load_result(path) == result
-    assert json.loads(path.read_text())["schema_version"] == 1
+    assert json.loads(path.read_text())["schema_version"] == 2
 
 
 def test_unknown_fields_and_other_schema_versions_are_rejected():
     with pytest.raises(ValidationError):
         make_result(surprise=1)
-    with pytest.raises(ValidationError):
-        make_result(schema_version=2)
+    for version in (1, 3, True):
+        with pytest.raises(ValidationError):
+            make_result(schema_version=version)
 
 
 def test_retained_inverts_lower_is_better_metrics():

@@ -13,13 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.report import load_table
-from bench.schema import CompressionFacts, DenseReference, Efficiency, Environment, MethodInfo, ModelInfo, RunResult
+from bench.provenance_checks import MACHINE_PATH
+from bench.schema import (CompressionFacts, DenseReference, Efficiency, Environment, Hardware, MethodInfo, ModelInfo,
+                          RunResult)
 from bench.schema import PATH_PART, TaskInfo, path_part
 from bench.site.build import build
 from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write
 
 BASE = wanda_data()
-FREE_FORM = (("hardware",), ("method", "params"))  # Any-typed: any JSON value fits
+FREE_FORM = (("method", "params"),)  # any JSON scalar fits the type (bench.result_checks judges the values)
 Path_ = tuple[str, ...]
 
 
@@ -45,7 +47,7 @@ NUMERIC_LEAVES = [path for path, value in leaves(BASE) if isinstance(value, (int
 CLOSED_OBJECTS = [path for path in objects(BASE) if typed(path) and path not in (("metrics",), ("environment", "packages"))]
 MODELS = {(): RunResult, ("model",): ModelInfo, ("method",): MethodInfo, ("task",): TaskInfo,
           ("efficiency",): Efficiency, ("environment",): Environment, ("compression",): CompressionFacts,
-          ("dense_reference",): DenseReference}
+          ("dense_reference",): DenseReference, ("hardware",): Hardware}
 REQUIRED = [(*path, name) for path, model in MODELS.items() for name, f in model.model_fields.items() if f.is_required()]
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -59,6 +61,7 @@ WRONG_TYPES = {  # JSON values a strictly typed field of this Python type reject
     bool: st.one_of(st.text(max_size=5), st.integers(), finite, containers),
     int: st.one_of(st.text(max_size=5), st.booleans(), finite, containers),
     float: st.one_of(st.text(max_size=5), st.booleans(), containers),
+    list: st.one_of(st.text(max_size=5), st.booleans(), st.integers(), st.dictionaries(st.text(max_size=3), json_scalar)),
 }
 OUT_OF_RANGE = {
     ("compression", "sparsity"): st.one_of(st.floats(max_value=0, exclude_max=True), st.floats(min_value=1, exclude_min=True)),
@@ -140,10 +143,13 @@ def _writable(rel: str) -> bool:
 
 
 def free_form_sound() -> st.SearchStrategy[dict[str, Any]]:
-    """Changes valid by construction: free text, Any-typed hardware, unconstrained numbers, extra metrics."""
+    """Changes valid by construction: free text (naming no path of the machine), the hardware seen,
+    unconstrained numbers, extra metrics."""
+    free_text = st.text(max_size=40).filter(lambda text: not MACHINE_PATH.search(text))
     return st.one_of(
-        st.builds(lambda v: assign(BASE, ("model", "notes"), v), st.text(max_size=40)),
-        st.builds(lambda v: assign(BASE, ("hardware",), v), st.dictionaries(st.text(max_size=8), json_value, max_size=4)),
+        st.builds(lambda v: assign(BASE, ("model", "notes"), v), free_text),
+        st.builds(lambda v: assign(BASE, ("hardware", "cpu"), v), free_text),
+        st.builds(lambda v: assign(BASE, ("hardware", "gpu_memory_gb"), v), st.none() | finite),
         st.builds(lambda v: assign(BASE, ("efficiency", "eval_seconds"), v), finite),
         st.builds(lambda v: assign(BASE, ("compression", "storage_format"), v), st.text(max_size=20)),
         st.builds(lambda k, v: assign(BASE, ("metrics", f"note_{k}"), v), st.integers(0, 99), finite),

@@ -47,3 +47,13 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     else:
         from bench.backends.mteb import evaluate as run
     return run(spec, model, data, profile, limit)
+
+
+def upstream_data_hash(spec: TaskSpec) -> str:
+    """sha256 of the documents the engine evaluates for one of its own tasks, loaded as it loads them."""
+    with upstream_errors("lm-eval" if spec.backend == "lm_eval" else spec.backend, spec.upstream):
+        if spec.backend == "lm_eval":
+            from bench.backends.lm_eval import documents_hash
+        else:
+            from bench.backends.mteb import documents_hash
+        return documents_hash(spec.upstream)

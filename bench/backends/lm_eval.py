@@ -15,6 +15,7 @@ from rouge_score import rouge_scorer
 from bench import BenchError
 from bench.assets import LoadedModel
 from bench.backends import TaskOutcome, upstream_errors
+from bench.hashing import documents_hash as hash_documents
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -82,6 +83,15 @@ def read_metrics(spec: TaskSpec, task: str, scores: dict) -> dict[str, float]:
         raise BenchError(f"lm-eval reported no {wanted} for task {task!r}; it reported {reported}")
     return {(metric if filter_name == main_filter else f"{metric},{filter_name}"): value
             for (metric, filter_name), value in pairs.items()}
+
+
+def documents_hash(task: str | dict) -> str:
+    """sha256 of the documents lm-eval evaluates for a task (a name, or a config dict), every subtask of a
+    group: each task's eval docs (its test split, else its validation split) as lm-eval builds them."""
+    from lm_eval.tasks import TaskManager
+
+    tasks = TaskManager().load(task)["tasks"]
+    return hash_documents({name: built.eval_docs for name, built in tasks.items()})
 
 
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import mteb
 from datasets import Dataset, DatasetDict
@@ -16,6 +18,7 @@ from mteb.results import TaskResult
 from bench import BenchError
 from bench.assets import LoadedModel
 from bench.backends import TaskOutcome, upstream_errors
+from bench.hashing import documents_hash as hash_documents
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -75,6 +78,28 @@ def offline_or_upstream(spec: TaskSpec, data: TaskData, limit: int | None) -> tu
     if spec.upstream:
         return mteb.get_task(spec.upstream), 0
     return (retrieval_task if spec.is_retrieval else sts_task)(spec, data, limit)
+
+
+def evaluated_documents(task: AbsTask) -> dict[str, Any]:
+    """What mteb evaluates, by `subset/split/part`: the loaded corpus, queries and qrels of a retrieval task,
+    the samples of any other, for every eval split and hf subset the task declares."""
+    task.load_data()
+    data = task.dataset
+    by_subset = data if set(task.hf_subsets) <= set(data) else {"default": data}  # a single subset: splits at top
+    documents = {}
+    for subset in task.hf_subsets:
+        for split in task.metadata.eval_splits:
+            part = by_subset.get(subset, {}).get(split)
+            if isinstance(part, Mapping):  # a retrieval split: queries, corpus, relevant_docs, top_ranked
+                documents |= {f"{subset}/{split}/{name}": rows for name, rows in part.items() if rows is not None}
+            elif part is not None:
+                documents[f"{subset}/{split}"] = part
+    return documents
+
+
+def documents_hash(name: str) -> str:
+    """sha256 of what mteb evaluates for its task `name`."""
+    return hash_documents(evaluated_documents(mteb.get_task(name)))
 
 
 def run_mteb(model, task: AbsTask, spec: TaskSpec, n_items: int, **kwargs) -> TaskOutcome:

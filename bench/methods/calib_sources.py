@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from bench import BenchError, corpora
+from bench.hashing import documents_hash
 from bench.registry import Registry, UnknownNameError
 
 Documents = tuple[str, ...]
@@ -206,6 +207,14 @@ def check_source(name: str, will_load: bool = True) -> Source:
         raise BenchError(f"calibration source {source.name!r} is a hub dataset and needs the network "
                          f"(HF_DATASETS_OFFLINE/HF_HUB_OFFLINE is set); offline sources: {offline}")
     return source
+
+
+@lru_cache(maxsize=16)
+def text_hash(name: str, need_chars: int, seed: int) -> str:
+    """sha256 of the text source `name` gives calibration windows to be drawn from (a hub dataset: the
+    seeded run of rows for `need_chars` characters): a change to a source's text changes the config hash."""
+    parts = check_source(name).parts(need_chars, seed)
+    return documents_hash({f"{index}:{part.name}": part.documents for index, part in enumerate(parts)})
 
 
 def _hub_switched_off() -> bool:

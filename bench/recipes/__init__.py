@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,14 +30,19 @@ class TaskData:
             return [json.loads(line) for line in f]
 
 
-def build(task: str, recipe: str, args: dict[str, Any], cache: Path) -> TaskData:
-    """Build (or find in the cache) the data of a task with an offline recipe."""
+def _encode(recipe: str, args: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """The recipe's tables as JSONL text by file name, and their sha256."""
     tables = RECIPES.get(recipe)(**args)
     encoded = {name: "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows) for name, rows in tables.items()}
     digest = hashlib.sha256()
     for name in sorted(encoded):
         digest.update(name.encode() + b"\0" + encoded[name].encode())
-    data_hash = digest.hexdigest()
+    return encoded, digest.hexdigest()
+
+
+def build(task: str, recipe: str, args: dict[str, Any], cache: Path) -> TaskData:
+    """Build (or find in the cache) the data of a task with an offline recipe."""
+    encoded, data_hash = _encode(recipe, args)
     folder = cache / "data" / f"{task}-{data_hash[:12]}"
     files = {}
     for name, text in encoded.items():
@@ -47,9 +53,11 @@ def build(task: str, recipe: str, args: dict[str, Any], cache: Path) -> TaskData
     return TaskData(files=files, data_hash=data_hash)
 
 
-def upstream(task: str, engine_version: str) -> TaskData:
-    """An engine's own task: its data is fetched by the engine, named here by task and engine version."""
-    return TaskData(files={}, data_hash=hashlib.sha256(f"{engine_version}:{task}".encode()).hexdigest())
+@lru_cache(maxsize=None)
+def current_hash(recipe: str, args_json: str) -> str:
+    """The data hash a recipe gives today (args as sorted JSON, to be hashable), without writing anything:
+    `bench validate` tells a result scored on older data."""
+    return _encode(recipe, json.loads(args_json))[1]
 
 
 # Importing the recipe modules registers them.
