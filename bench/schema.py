@@ -139,6 +139,25 @@ def seed_spread(scores: list[float]) -> Spread:
     return Spread(std=statistics.stdev(scores), min=min(scores), max=max(scores))
 
 
+class ItemsRef(Strict):
+    """The per-item outputs beside the result (bench.items): a swapped or edited file fails its sha256."""
+
+    file: str  # `<task>.items.json`, in the result's own folder
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    n_items: int = Field(gt=0)
+
+
+class Interval(Strict):
+    """A bootstrap confidence interval (scipy.stats.bootstrap over the items), reproducible from its seed."""
+
+    low: float
+    high: float
+    level: float = Field(gt=0, lt=1)
+    method: Literal["percentile", "BCa"]
+    n_resamples: int = Field(gt=0)
+    seed: int
+
+
 class RunResult(Strict):
     schema_version: Literal[1] = 1
 
@@ -169,6 +188,9 @@ class RunResult(Strict):
     # compression and environment are the first seed's (each seed's calibration hash is in its run).
     seed_runs: list[SeedRun] = Field(default_factory=list)
     spread: Spread | None = None
+    items: ItemsRef | None = None  # None only for a task without items (limit_free_embedding)
+    score_interval: Interval | None = None  # of main_score, over the items
+    retained_interval: Interval | None = None  # of `retained` (a fraction), paired with the dense parent's items
 
     @model_validator(mode="after")
     def _aggregate_matches_its_seeds(self) -> RunResult:

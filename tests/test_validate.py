@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bench.cli import cli
 from bench.validate import printable
-from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write, write_pair
+from submissions import DENSE_PATH, WANDA_PATH, dense_data, items_ref, time_limit, wanda_data, write, write_pair
 
 
 def validate(root) -> tuple[int, str]:
@@ -207,13 +207,15 @@ def free_embedding(metrics: dict[str, float]) -> dict:
                     "n_items": 4, "engine_version": "torch"}
     data.update(main_metric="critical_n_max_d", higher_is_better=True, main_score=metrics["critical_n_max_d"],
                 metrics=metrics)
+    del data["items"]  # the one task without items
     return data
 
 
 def capitals(score: float, slug: str = "wanda-sp0.5", dense: float = 0.0) -> dict:
     data = wanda_data() if slug != "dense" else dense_data()
     data["task"]["name"] = "capitals_mc"
-    data.update(main_metric="acc", higher_is_better=True, main_score=score, metrics={"acc": score})
+    data.update(main_metric="acc", higher_is_better=True, main_score=score, metrics={"acc": score},
+                items=items_ref("capitals_mc", "acc", "mean", {"value": [score, score]}))
     if slug != "dense":
         data["dense_reference"] = {"main_score": dense, "path": "org__model/dense/cpu-2c/capitals_mc.json"}
         for optional in ("model_params", "model_bytes", "model_bits_per_weight"):
