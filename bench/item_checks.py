@@ -30,7 +30,8 @@ def _read(root: Path, rel: str, result: RunResult) -> tuple[Items | None, list[P
     except UnsafeFile as err:
         return None, [("items.file", f"{ref.file} {err}")]
     except ValidationError as err:
-        return None, [(f"{ref.file}#{'.'.join(map(str, e['loc']))}", e["msg"]) for e in err.errors()]
+        return None, [(f"{ref.file}#{'.'.join(map(str, e['loc']))}" if e["loc"] else ref.file, e["msg"])
+                      for e in err.errors()]
     if sha256 != ref.sha256:
         return None, [("items.sha256", f"is not the sha256 of {ref.file} ({sha256}): the file was edited or swapped")]
     return items, []

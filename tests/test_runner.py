@@ -38,8 +38,9 @@ def test_llm_run_writes_dense_and_compressed_results(llama_run):
         assert set(compressed.metrics) >= {compressed.main_metric}
         assert compressed.environment.packages["lm_eval"]
     files = sorted(p.relative_to(request.out).as_posix() for p in request.out.rglob("*.json"))
-    assert files == [f"local__tiny-llama0/{slug}/cpu-2c/{task}.json"
-                     for slug in ("dense", "wanda-sp0.5-calib2x32-seed0") for task in ("capitals_mc", "wiki_ppl")]
+    assert files == [f"local__tiny-llama0/{slug}/cpu-2c/{task}{kind}.json"  # each result beside its items
+                     for slug in ("dense", "wanda-sp0.5-calib2x32-seed0") for task in ("capitals_mc", "wiki_ppl")
+                     for kind in ("", ".items")]
 
 
 def test_rerun_skips_finished_tasks_and_resumes_an_interrupted_run(llama_run, monkeypatch):
