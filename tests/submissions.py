@@ -75,10 +75,16 @@ def write(root: Path, rel: str, data: dict[str, Any] | str) -> Path:
     path = Path(root) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(data if isinstance(data, str) else json.dumps(data, indent=2))
+    write_items_beside(path, data)
+    return path
+
+
+def write_items_beside(path: Path, data: dict[str, Any] | str) -> None:
+    """The fixture items file the result `data` names, beside `path` (nothing if it names none of them)."""
     items = data.get("items") if isinstance(data, dict) else None
     if isinstance(items, dict) and items.get("sha256") in ITEMS_TEXTS and isinstance(items.get("file"), str):
-        (path.parent / items["file"]).write_text(ITEMS_TEXTS[items["sha256"]])
-    return path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        (Path(path).parent / items["file"]).write_text(ITEMS_TEXTS[items["sha256"]])
 
 
 def write_pair(root: Path, wanda: dict[str, Any] | str | None = None) -> Path:

@@ -4,6 +4,7 @@ validate's checks of an items file, and real lm-eval, mteb and LIMIT runs whose 
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +15,9 @@ from bench import BenchError
 from bench.cli import cli
 from bench.intervals import retained_interval, score_interval
 from bench.items import MAX_ITEMS_BYTES, ItemRun, Items, read_items, score_of
-from bench.runner import RunRequest, run
+from bench.runner import RunRequest, paths_for, run
 from bench.validate import check_root
-from submissions import DENSE_PATH, WANDA_PATH, wanda_data, write, write_pair
+from submissions import WANDA_PATH, wanda_data, write, write_pair
 
 
 def items(aggregation="mean", ids=None, runs=None, **values) -> Items:
@@ -204,9 +205,6 @@ def check_run(out, pairs, retained_tasks):
 
 
 def pair_path(result):
-    from bench.runner import paths_for
-    from pathlib import Path
-
     return paths_for(Path(), result)
 
 

@@ -16,7 +16,7 @@ from bench.report import load_table
 from bench.schema import CompressionFacts, DenseReference, Efficiency, Environment, MethodInfo, ModelInfo, RunResult
 from bench.schema import PATH_PART, TaskInfo, path_part
 from bench.site.build import build
-from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write
+from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write, write_items_beside
 
 BASE = wanda_data()
 FREE_FORM = (("hardware",), ("method", "params"))  # Any-typed: any JSON value fits
@@ -157,6 +157,7 @@ def check(rel: str, content: str | bytes, site: bool) -> tuple[bool, list[str]]:
     with tempfile.TemporaryDirectory() as tmp, time_limit(20):
         root = Path(tmp) / "subs"
         write(root, DENSE_PATH, dense_data())
+        write_items_beside(root / WANDA_PATH, wanda_data())  # the items a sound Wanda file names
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
