@@ -24,6 +24,8 @@ FACT_FORMATS = {"sparsity": "{:.3f}", "model_bits_per_weight": "{:.2f}", "layer_
 # A multi-seed result's spread: the sample std of its seeds' retained %, shown as "54.2% ± 1.3"; in a
 # suite view, the column of task T's spreads is T + SPREAD_SUFFIX.
 SPREAD_SUFFIX = "_std"
+# Beside retained %: a multi-seed result's spread, and the paired bootstrap interval over the items.
+EXTRA_RETAINED = ["retained_std", "retained_low", "retained_high"]
 # The dense parent is the fp16 baseline every storage format is measured against.
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
@@ -64,6 +66,8 @@ def result_row(result: RunResult) -> dict[str, object]:
         "retained_pct": (_percent(retained) if retained is not None
                          else 100.0 if result.method.name == "dense" else None),
         "retained_std": _percent(result.retained_std),
+        "retained_low": _percent(result.retained_interval.low) if result.retained_interval else None,
+        "retained_high": _percent(result.retained_interval.high) if result.retained_interval else None,
         **weight_facts(result),
         "bytes_per_vector": result.vectors.bytes_per_vector if result.vectors else None,
         "n_items": result.task.n_items,
@@ -93,22 +97,30 @@ def load_table(submissions: Path, warn: Callable[[str], None] = _to_stderr) -> p
         first = next(f for f in checked.findings if f.path == rel)
         warn(f"skipped {first.line(checked.root)} (`bench validate` lists every problem)")
     rows = [result_row(result) for result in checked.results.values()]
-    table = pd.DataFrame(rows, columns=COLUMNS + ["retained_std", "model_notes", "limited", "metrics", "calibration"])
+    table = pd.DataFrame(rows, columns=COLUMNS + [*EXTRA_RETAINED, "model_notes", "limited", "metrics", "calibration"])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
 
 
-def with_spread(value: float | None, spread: float | None, unit: str = "") -> str:
-    """Like "54.2% ± 1.3": a retained % and, for a multi-seed result, the std of its seeds' retained %."""
-    if value is None or pd.isna(value):
+def _missing(value: float | None) -> bool:
+    return value is None or pd.isna(value)
+
+
+def with_spread(value: float | None, spread: float | None, unit: str = "", low: float | None = None,
+                high: float | None = None) -> str:
+    """Like "54.2% [51.0, 57.3] ± 1.3": a retained %, its paired bootstrap interval over the items and, for a
+    multi-seed result, the std of its seeds' retained %."""
+    if _missing(value):
         return ""
-    return f"{value:.1f}{unit}" + ("" if spread is None or pd.isna(spread) else f" ± {spread:.1f}")
+    interval = "" if _missing(low) or _missing(high) else f" [{low:.1f}, {high:.1f}]"
+    return f"{value:.1f}{unit}{interval}" + ("" if _missing(spread) else f" ± {spread:.1f}")
 
 
 def format_table(table: pd.DataFrame) -> str:
     shown = table[COLUMNS].copy()
-    spreads = table["retained_std"] if "retained_std" in table else [None] * len(table)
-    shown["retained_pct"] = [with_spread(v, s, "%") for v, s in zip(shown["retained_pct"], spreads)]
+    extra = [table[c] if c in table else [None] * len(table) for c in EXTRA_RETAINED]
+    shown["retained_pct"] = [with_spread(v, s, "%", low, high)
+                             for v, s, low, high in zip(shown["retained_pct"], *extra)]
     for column, form in FACT_FORMATS.items():
         shown[column] = shown[column].map(lambda v, form=form: "" if pd.isna(v) else form.format(v))
     for column in ("score", "dense"):
@@ -118,7 +130,7 @@ def format_table(table: pd.DataFrame) -> str:
 
 def format_pairs(pairs: list[Pair]) -> str:
     """The run summary: task, dense score, compressed score, retained %."""
-    return format_table(pd.DataFrame([result_row(p.compressed) for p in pairs], columns=COLUMNS + ["retained_std"]))
+    return format_table(pd.DataFrame([result_row(p.compressed) for p in pairs], columns=COLUMNS + EXTRA_RETAINED))
 
 
 def suite_view(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import importlib.metadata
 from pathlib import Path
 
 from bench.assets import ModelRef
+from bench.item_results import items_of
 from bench.methods.base import Method
 from bench.methods.calib_sources import text_hash
 from bench.methods.calibration import CHARS_PER_TOKEN_ASKED, CalibrationConfig
@@ -46,11 +47,13 @@ def run_config(spec: TaskSpec, data_hash: str, limit: int | None, model: ModelRe
 
 def finished(path: Path, config: RunConfig) -> RunResult | None:
     """The result at `path` if it holds what this config would compute (an unreadable file, one of an older
-    schema or one whose config hash differs is redone)."""
+    schema, one whose config hash differs or whose per-item outputs are missing or altered is redone)."""
     if not path.exists():
         return None
     try:
         result = load_result(path)
     except ValueError:
         return None
-    return result if result.config_hash == config_hash(config) else None
+    # its per-item outputs must be there, intact (every task has them but LIMIT's free-embedding search)
+    items_intact = config.task.backend == "limit" or items_of(path, result) is not None
+    return result if result.config_hash == config_hash(config) and items_intact else None

@@ -18,6 +18,7 @@ from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import VectorVariant, parse_embed
+from bench.item_results import seed_items, with_items
 from bench.methods.facts import describe
 from bench.profiles import PROFILES, Profile, activate, hardware_seen
 from bench.provenance import environment
@@ -26,7 +27,7 @@ from bench.resume import finished, run_config
 from bench.run_config import RunConfig, config_hash
 from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts,
                           model_dirname, result_path, save_result)
-from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method
+from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method, submissions_root
 from bench.taskspec import TaskSpec, resolve_tasks
 
 
@@ -201,9 +202,13 @@ def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec
                                       [s for s in specs if s.name in todo], data, dense, log)
     for target in [(name, variant) for name, variants in todo.items() for variant in variants]:
         if all(target in runs for runs in per_seed.values()):  # a vector variant may not fit the task
-            results[target] = aggregate({seed: runs[target] for seed, runs in per_seed.items()}, slug_of[target],
-                                        config_of[target])
-            path = paths_for(request.out, results[target])
+            runs = {seed: runs[target] for seed, runs in per_seed.items()}
+            combined = aggregate(runs, slug_of[target], config_of[target])
+            path = paths_for(request.out, combined)
+            items = seed_items({seed: paths_for(request.out / SEED_RUNS_DIR, run) for seed, run in runs.items()}, runs)
+            reference = dense.get((target[0], None))
+            results[target] = with_items(combined, items, path, reference and paths_for(request.out, reference),
+                                         reference)
             save_result(results[target], path)
             log(f"[{slug_of[target]}] {ref.name} {target[0]}: {results[target].main_metric} = "
                 f"{results[target].main_score:.4g} ± {results[target].spread.std:.2g} over seeds -> {path}")
@@ -267,6 +272,8 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                 config=config_of[target], config_hash=config_hash(config_of[target]),
             )
             path = paths_for(request.out, result)
+            result = with_items(result, outcome.items, path,
+                                reference and paths_for(submissions_root(request.out), reference), reference)
             save_result(result, path)
             results[target] = result
             log(f"[{slug}] {ref.name} {name}: {spec.main_metric} = {result.main_score:.4g} "

@@ -153,6 +153,23 @@ SCHEMA_VERSION = 2
 
 class OutdatedResult(ValueError):
     """A result file of an older schema: the message says how to replace it, in one line."""
+class ItemsRef(Strict):
+    """The per-item outputs beside the result (bench.items): a swapped or edited file fails its sha256."""
+
+    file: str  # `<task>.items.json`, in the result's own folder
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    n_items: int = Field(gt=0)
+
+
+class Interval(Strict):
+    """A bootstrap confidence interval (scipy.stats.bootstrap over the items), reproducible from its seed."""
+
+    low: float
+    high: float
+    level: float = Field(gt=0, lt=1)
+    method: Literal["percentile", "BCa"]
+    n_resamples: int = Field(gt=0)
+    seed: int
 
 
 class RunResult(Strict):
@@ -187,6 +204,9 @@ class RunResult(Strict):
     spread: Spread | None = None
     config: RunConfig  # everything that changes the score (bench.run_config)
     config_hash: str  # sha256 of `config`: resume reuses a result only when it equals the run's own
+    items: ItemsRef | None = None  # None only for a task without items (limit_free_embedding)
+    score_interval: Interval | None = None  # of main_score, over the items
+    retained_interval: Interval | None = None  # of `retained` (a fraction), paired with the dense parent's items
 
     @model_validator(mode="after")
     def _aggregate_matches_its_seeds(self) -> RunResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench import BenchError
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from bench.runner import RunRequest
 
 SEED_RUNS_DIR = ".seeds"
+
+
+def submissions_root(out: Path) -> Path:
+    """The folder the dense parents are in: one seed's run writes into the hidden seed folder under it."""
+    return out.parent if out.name == SEED_RUNS_DIR else out
 
 
 def seeds_label(seeds: list[int]) -> str:
@@ -110,6 +116,8 @@ def aggregate(runs: dict[int, RunResult], slug: str, config: RunConfig) -> RunRe
                               calibration_hash=run.calibration.data_hash if run.calibration else None)
                       for seed, run in sorted(runs.items())],
         "spread": seed_spread([run.main_score for _, run in sorted(runs.items())]),
+        # the seeds' items, merged, and their intervals are the runner's to add (bench.item_results)
+        "items": None, "score_interval": None, "retained_interval": None,
         "date": datetime.now(timezone.utc),
         "config": config, "config_hash": config_hash(config),
     })

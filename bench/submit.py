@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from bench import BenchError
+from bench.items import MAX_ITEMS_BYTES, items_file_name
 from bench.safe_json import UnsafeFile, read_capped_text
 from bench.schema import write_text_atomic
 from bench.validate import Checked, candidates, check_root
@@ -35,6 +36,8 @@ class Plan:
     """What copying a run's results into a submissions folder does, by path relative to both roots."""
 
     texts: dict[str, str] = field(default_factory=dict)  # every valid result of the run, as read
+    # a result's path -> its items file's path and text (bench.items), copied with it
+    items: dict[str, tuple[str, str]] = field(default_factory=dict)
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     conflicts: dict[str, str] = field(default_factory=dict)  # the run's path -> the different file there
@@ -58,6 +61,9 @@ def plan_copy(checked: Checked, submissions: Path) -> Plan:
     plan = Plan()
     for rel in sorted(checked.results):
         plan.texts[rel] = read_capped_text(checked.root / rel)
+        if checked.results[rel].items is not None:
+            items_rel = (PurePosixPath(rel).parent / checked.results[rel].items.file).as_posix()
+            plan.items[rel] = items_rel, read_capped_text(checked.root / items_rel, MAX_ITEMS_BYTES)
         there = existing.get(rel.lower())
         if there is None:
             plan.added.append(rel)
@@ -83,12 +89,16 @@ def apply(plan: Plan, submissions: Path, force: bool) -> None:
         raise BenchError(f"{first}{more}: a different file already holds this result (same model, method, "
                          "profile and task); --force replaces it")
     for rel, there in plan.conflicts.items():
-        if there != rel:  # filed under another letter case: the old file goes, or validate sees two
-            os.unlink(Path(submissions) / there)
+        if there != rel:  # filed under another letter case: the old file (and its items) goes, or validate sees two
+            old = Path(submissions) / there
+            os.unlink(old)
+            old.with_name(items_file_name(old.name[:-len(".json")])).unlink(missing_ok=True)
     for rel, text in plan.texts.items():
         if rel in plan.unchanged:
             continue
-        try:
+        try:  # the items first: a reader never finds a result without the items it names
+            if rel in plan.items:
+                write_text_atomic(Path(submissions) / plan.items[rel][0], plan.items[rel][1])
             write_text_atomic(Path(submissions) / rel, text)
         except OSError as err:
             raise BenchError(f"cannot write {(Path(submissions) / rel).as_posix()}: {err.strerror}") from None

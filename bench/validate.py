@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from pydantic import ValidationError
 
 from bench import BenchError
+from bench.item_checks import item_problems, paired_item_problems
+from bench.items import ITEMS_SUFFIX
 from bench.result_checks import content_problems
 from bench.safe_json import UnsafeFile
 from bench.schema import PATH_PART, OutdatedResult, RunResult, load_result, model_dirname
@@ -62,7 +64,8 @@ def printable(text: str, limit: int = 300) -> str:
 
 
 def candidates(root: Path) -> tuple[list[str], list[Finding]]:
-    """Every name ending in .json (any case) under `root`, outside hidden folders (a multi-seed run's
+    """Every name ending in .json (any case) but a result's items (`.items.json`, read with the result that
+    names it) under `root`, outside hidden folders (a multi-seed run's
     per-seed progress in .seeds/), without following links; a link to a folder or a folder that cannot
     be listed is itself an invalid entry."""
     found, findings = [], []
@@ -76,7 +79,8 @@ def candidates(root: Path) -> tuple[list[str], list[Finding]]:
 
     for folder, dirs, files in os.walk(root, onerror=unlistable):
         here = Path(folder)
-        found += [_relative(root, here / name) for name in [*files, *dirs] if name.lower().endswith(".json")]
+        found += [_relative(root, here / name) for name in [*files, *dirs]
+                  if name.lower().endswith(".json") and not name.lower().endswith(ITEMS_SUFFIX)]
         for name in list(dirs):
             if name.startswith(".") or name.lower().endswith(".json") or os.path.islink(here / name):
                 dirs.remove(name)  # a folder named x.json was listed above: reading it reports it
@@ -123,7 +127,8 @@ def path_problems(rel: str, result: RunResult) -> list[tuple[str, str]]:
 def check_file(root: Path, rel: str) -> tuple[RunResult | None, list[Finding]]:
     result, findings = read(root, rel)
     if result is not None:
-        findings = [Finding(rel, f, m) for f, m in [*path_problems(rel, result), *content_problems(result)]]
+        findings = [Finding(rel, f, m) for f, m in [*path_problems(rel, result), *content_problems(result),
+                                                    *item_problems(root, rel, result)]]
     return (None if findings else result), findings[:MAX_FINDINGS_PER_FILE]
 
 
@@ -165,7 +170,7 @@ def dense_parent_problems(rel: str, result: RunResult, checked: Checked) -> list
     if not math.isclose(ref.main_score, dense.main_score, rel_tol=1e-9, abs_tol=1e-12):
         problems.append(("dense_reference.main_score", f"{ref.main_score!r} is not the dense parent's main score "
                                                        f"({dense.main_score!r})"))
-    return problems
+    return problems or paired_item_problems(checked.root, rel, result, target.as_posix(), dense)
 
 
 def check_root(root: Path) -> Checked:

@@ -1,10 +1,13 @@
 """Hand-made submissions folders for the validate and site tests: a dense parent and a Wanda result on
-bench's own wiki_ppl task (its current version and data), as plain JSON data a test can corrupt."""
+bench's own wiki_ppl task (its current version and data), as plain JSON data a test can corrupt, each with
+its items file (three passages whose loglikelihoods give exactly its word perplexity)."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import math
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +70,26 @@ def on_task(data: dict[str, Any], name: str) -> dict[str, Any]:
     data["task"].update(name=name, version=spec.version, backend=spec.backend, data_hash=data_hash)
     data["config"]["task"].update(engine=spec.engine, max_length=spec.max_length, main_filter=spec.main_filter)
     return sync_config(data)
+WORDS = [100.0, 120.0, 80.0]
+
+
+ITEMS_TEXTS: dict[str, str] = {}  # sha256 -> an items file's text, for `write` to put beside the result naming it
+
+
+def items_ref(task: str, main_metric: str, aggregation: str, values: dict[str, list[float]]) -> dict[str, Any]:
+    """The `items` of a result whose items file holds `values`; `write` writes that file beside it."""
+    n = len(next(iter(values.values())))
+    text = json.dumps({"task": task, "main_metric": main_metric, "aggregation": aggregation,
+                       "ids": [str(i) for i in range(n)], "runs": [{"values": values}]})
+    sha256 = hashlib.sha256(text.encode()).hexdigest()
+    ITEMS_TEXTS[sha256] = text
+    return {"file": f"{task}.items.json", "sha256": sha256, "n_items": n}
+
+
+def perplexity_items(perplexity: float) -> dict[str, Any]:
+    """Items whose word perplexity is `perplexity`: exp(-sum(loglikelihood) / sum(words))."""
+    loglikelihood = [-words * math.log(perplexity) for words in WORDS]
+    return items_ref("wiki_ppl", "word_perplexity", "word_perplexity", {"loglikelihood": loglikelihood, "words": WORDS})
 
 
 def dense_data() -> dict[str, Any]:
@@ -85,6 +108,7 @@ def dense_data() -> dict[str, Any]:
         "environment": {"python": "3.11", "packages": {"torch": "2.13.0"}, "git_hash": None, "seed": 0},
         "date": "2026-11-22T00:00:00Z",
         "config": run_config("dense", {}, calibrated=False),
+        "items": perplexity_items(30.0),
     })
 
 
@@ -93,7 +117,7 @@ def wanda_data() -> dict[str, Any]:
     data["method"] = {"name": "wanda", "params": {"sparsity": 0.5, "pattern": None, "schedule": None},
                       "slug": "wanda-sp0.5"}
     data.update(main_score=40.0, metrics={"word_perplexity": 40.0, "bits_per_byte": 1.4},
-                dense_reference={"main_score": 30.0, "path": DENSE_PATH})
+                dense_reference={"main_score": 30.0, "path": DENSE_PATH}, items=perplexity_items(40.0))
     data["compression"] = {"target_layers": 2, "target_params": 8, "sparsity": 0.5, "param_sparsity": 0.4,
                            "storage_format": "bitmask", "storage_bytes": 9, "dense_bytes": 16,
                            "bits_per_weight": 9.0, "model_params": 10, "model_bytes": 13,
@@ -104,10 +128,20 @@ def wanda_data() -> dict[str, Any]:
 
 
 def write(root: Path, rel: str, data: dict[str, Any] | str) -> Path:
+    """The result file, and beside it the fixture items file its `items` names (if it names one of them)."""
     path = Path(root) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(data if isinstance(data, str) else json.dumps(data, indent=2))
+    write_items_beside(path, data)
     return path
+
+
+def write_items_beside(path: Path, data: dict[str, Any] | str) -> None:
+    """The fixture items file the result `data` names, beside `path` (nothing if it names none of them)."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if isinstance(items, dict) and items.get("sha256") in ITEMS_TEXTS and isinstance(items.get("file"), str):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        (Path(path).parent / items["file"]).write_text(ITEMS_TEXTS[items["sha256"]])
 
 
 def write_pair(root: Path, wanda: dict[str, Any] | str | None = None) -> Path:

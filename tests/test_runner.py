@@ -38,8 +38,9 @@ def test_llm_run_writes_dense_and_compressed_results(llama_run):
         assert set(compressed.metrics) >= {compressed.main_metric}
         assert compressed.environment.packages["lm_eval"]
     files = sorted(p.relative_to(request.out).as_posix() for p in request.out.rglob("*.json"))
-    assert files == [f"local__tiny-llama0/{slug}/cpu-2c/{task}.json"
-                     for slug in ("dense", "wanda-sp0.5-calib2x32-seed0") for task in ("capitals_mc", "wiki_ppl")]
+    assert files == sorted(f"local__tiny-llama0/{slug}/cpu-2c/{task}{kind}.json"  # each result beside its items
+                           for slug in ("dense", "wanda-sp0.5-calib2x32-seed0") for task in ("capitals_mc", "wiki_ppl")
+                           for kind in ("", ".items"))
 
 
 def test_rerun_skips_finished_tasks_and_resumes_an_interrupted_run(llama_run, monkeypatch):
@@ -122,7 +123,7 @@ def test_a_precompressed_checkpoint_is_scored_next_to_its_parent(tiny_llama_dir,
 def test_kick_task_types_run_on_a_tiny_model(tiny_llama_dir, tmp_path):
     assert run(RunRequest(method="dense", model=str(tiny_llama_dir), suite="kick", out=tmp_path, limit=2),
                log=lambda _line: None) == []  # a dense-only run pairs nothing
-    results = {p.stem: load_result(p) for p in tmp_path.rglob("*.json")}
+    results = {p.stem: load_result(p) for p in tmp_path.rglob("*.json") if not p.name.endswith(".items.json")}
     assert set(results) == {"kick_closed_qa", "kick_open_qa", "kick_mc", "kick_summarization", "wiki_ppl"}
     assert set(results["kick_summarization"].metrics) == {"rougeL", "rouge1", "rouge2"}
     for name in ("kick_closed_qa", "kick_open_qa"):
@@ -144,7 +145,7 @@ def test_a_sparsity_sweep_runs_the_dense_parent_once(tiny_llama_dir, tmp_path, m
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert len(calls) == 4  # dense once, then three variants
-    assert sorted(p.parent.parent.name for p in tmp_path.rglob("*.json")) == [
+    assert sorted(p.parent.parent.name for p in tmp_path.rglob("*.json") if not p.name.endswith(".items.json")) == [
         "dense", "magnitude-2of4", "magnitude-sp0.2", "magnitude-sp0.4"]
     assert all(slug in result.stdout for slug in ("magnitude-sp0.2", "magnitude-sp0.4", "magnitude-2of4"))
 
@@ -230,13 +231,16 @@ def test_a_vector_variant_that_does_not_fit_a_task_is_skipped_not_fatal(tiny_enc
 
 def test_force_in_a_sweep_recomputes_the_dense_parent_once(tiny_llama_dir, tmp_path, monkeypatch):
     from bench.backends import TaskOutcome
+    from bench.items import ItemRun, Items
     from bench.runner import run_all
 
     evaluated = []
 
     def stub(spec, model, *_args):
         evaluated.append(spec.name)
-        return TaskOutcome(metrics={m: 0.5 for m in spec.metrics}, n_items=1, engine_version="stub")
+        items = Items(task=spec.name, main_metric=spec.main_metric, aggregation="mean", ids=["0"],
+                      runs=[ItemRun(values={"value": [0.5]})])  # a result without items is never reused
+        return TaskOutcome(metrics={m: 0.5 for m in spec.metrics}, n_items=1, engine_version="stub", items=items)
 
     monkeypatch.setattr(backends, "evaluate", stub)
     requests = [RunRequest(method="magnitude", method_params={"sparsity": s}, model=str(tiny_llama_dir),

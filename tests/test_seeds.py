@@ -9,10 +9,11 @@ from click.testing import CliRunner
 
 from bench import backends, runner
 from bench.cli import cli
+from bench.items import read_items, score_of
 from bench.report import format_table, load_table
-from bench.runner import RunRequest, run
+from bench.runner import RunRequest, paths_for, run
 from bench.schema import load_result, retained_fraction
-from bench.validate import candidates
+from bench.validate import candidates, check_root
 from bench.site.build import build
 
 SEEDS_RUN = dict(method="wanda", method_params={"sparsity": 0.5}, calib_samples=2, calib_seqlen=32, limit=2)
@@ -90,7 +91,8 @@ def test_report_and_site_show_the_spread_of_retained_pct(seeds_run, tmp_path):
     wiki = pairs[0].compressed
     dense = wiki.dense_reference.main_score
     retained_std = 100 * statistics.stdev(retained_fraction(r.main_score, dense, False) for r in wiki.seed_runs)
-    shown = f"{100 * wiki.retained:.1f}% ± {retained_std:.1f}"
+    interval = wiki.retained_interval  # paired over the items, every seed's run drawn with the same items
+    shown = f"{100 * wiki.retained:.1f}% [{100 * interval.low:.1f}, {100 * interval.high:.1f}] ± {retained_std:.1f}"
 
     table = load_table(request.out)
     row = table[(table["task"] == "wiki_ppl") & (table["method"] == wiki.method.slug)].iloc[0]
@@ -101,7 +103,8 @@ def test_report_and_site_show_the_spread_of_retained_pct(seeds_run, tmp_path):
     index, _ = build(request.out, tmp_path)
     html = index.read_text()
     assert f'{100 * wiki.retained:.1f}%</span>' not in html  # no bare figure: the spread follows it
-    assert f'{100 * wiki.retained:.1f}% <span class="spread">± {retained_std:.1f}</span>' in html
+    assert (f'{100 * wiki.retained:.1f}% <span class="spread">[{100 * interval.low:.1f}, {100 * interval.high:.1f}]'
+            f'</span> <span class="spread">± {retained_std:.1f}</span>') in html
     assert f'{100 * wiki.retained:.1f} <span class="spread">± {retained_std:.1f}</span>' in html  # suite view
 
 
@@ -135,3 +138,12 @@ def test_random_pruning_draws_one_mask_per_seed(tiny_llama_dir, tmp_path):
 def test_calibrated_methods_run_the_profiles_seeds_unless_one_seed_is_given(method, given, seeds, slug):
     p = runner.plan(RunRequest(method=method, tasks=["wiki_ppl"], **given))
     assert (p.seeds, p.method.slug()) == (seeds, slug)
+def test_the_aggregates_items_hold_every_seeds_run_and_recompute_each_score(seeds_run):
+    request, pairs, _ = seeds_run
+    for aggregate_result in (pair.compressed for pair in pairs):
+        stored, _ = read_items(paths_for(request.out, aggregate_result).parent / aggregate_result.items.file)
+        assert [run.seed for run in stored.runs] == [0, 1, 2]
+        assert [score_of(stored, run=i) for i in range(3)] == pytest.approx(
+            [run.main_score for run in aggregate_result.seed_runs], rel=1e-6)
+        assert score_of(stored) == pytest.approx(aggregate_result.main_score, rel=1e-6)
+    assert [f.line() for f in check_root(request.out).findings] == []

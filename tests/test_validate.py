@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from bench.cli import cli
 from bench.validate import printable
-from submissions import (DENSE_PATH, WANDA_PATH, dense_data, on_task, sync_config, time_limit, wanda_data, write,
-                         write_pair)
+from submissions import (DENSE_PATH, WANDA_PATH, dense_data, items_ref, on_task, sync_config, time_limit, wanda_data,
+                         write, write_pair)
 
 
 def validate(root) -> tuple[int, str]:
@@ -206,12 +206,14 @@ def free_embedding(metrics: dict[str, float]) -> dict:
     data["task"].update(n_items=4, engine_version="torch")
     data.update(main_metric="critical_n_max_d", higher_is_better=True, main_score=metrics["critical_n_max_d"],
                 metrics=metrics)
+    del data["items"]  # the one task without items
     return on_task(data, "limit_free_embedding")
 
 
 def capitals(score: float, slug: str = "wanda-sp0.5", dense: float = 0.0) -> dict:
     data = on_task(wanda_data() if slug != "dense" else dense_data(), "capitals_mc")
-    data.update(main_metric="acc", higher_is_better=True, main_score=score, metrics={"acc": score})
+    data.update(main_metric="acc", higher_is_better=True, main_score=score, metrics={"acc": score},
+                items=items_ref("capitals_mc", "acc", "mean", {"value": [score, score]}))
     if slug != "dense":
         data["dense_reference"] = {"main_score": dense, "path": "org__model/dense/cpu-2c/capitals_mc.json"}
         for optional in ("model_params", "model_bytes", "model_bits_per_weight"):

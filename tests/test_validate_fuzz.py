@@ -18,7 +18,7 @@ from bench.schema import (CompressionFacts, DenseReference, Efficiency, Environm
                           RunResult)
 from bench.schema import PATH_PART, TaskInfo, path_part
 from bench.site.build import build
-from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write
+from submissions import DENSE_PATH, WANDA_PATH, dense_data, time_limit, wanda_data, write, write_items_beside
 
 BASE = wanda_data()
 FREE_FORM = (("method", "params"),)  # any JSON scalar fits the type (bench.result_checks judges the values)
@@ -163,6 +163,7 @@ def check(rel: str, content: str | bytes, site: bool) -> tuple[bool, list[str]]:
     with tempfile.TemporaryDirectory() as tmp, time_limit(20):
         root = Path(tmp) / "subs"
         write(root, DENSE_PATH, dense_data())
+        write_items_beside(root / WANDA_PATH, wanda_data())  # the items a sound Wanda file names
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())

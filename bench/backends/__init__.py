@@ -9,6 +9,7 @@ from typing import Iterator
 
 from bench import BenchError
 from bench.assets import LoadedModel
+from bench.items import Items
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -22,6 +23,7 @@ class TaskOutcome:
     # mteb: the splits and hf subsets every metric is averaged over (the MTEB leaderboard's aggregation)
     splits: list[str] = field(default_factory=list)
     subsets: list[str] = field(default_factory=list)
+    items: Items | None = None  # per-item outputs (bench.items); None only for limit_free_embedding
 
 
 @contextmanager

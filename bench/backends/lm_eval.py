@@ -16,6 +16,7 @@ from bench import BenchError
 from bench.assets import LoadedModel
 from bench.backends import TaskOutcome, upstream_errors
 from bench.hashing import documents_hash as hash_documents
+from bench.items import ItemRun, Items, short
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -65,10 +66,7 @@ def task_config(spec: TaskSpec, data: TaskData) -> dict:
     }
 
 
-def read_metrics(spec: TaskSpec, task: str, scores: dict) -> dict[str, float]:
-    """Every `metric,filter` score lm-eval reported for the task. The main metric's filter is the spec's
-    `main_filter`, or else the first filter lm-eval reports for the main metric; scores under that
-    filter keep their plain metric name, every other pair keeps lm-eval's own `metric,filter` key."""
+def _metric_pairs(scores: dict) -> dict[tuple[str, str], float]:
     pairs = {}
     for key, value in scores.items():
         metric, _, filter_name = key.partition(",")
@@ -76,12 +74,24 @@ def read_metrics(spec: TaskSpec, task: str, scores: dict) -> dict[str, float]:
         if filter_name and not metric.endswith("_stderr") and isinstance(value, numbers.Real) \
                 and not isinstance(value, bool):
             pairs[(metric, filter_name)] = float(value)
-    main_filter = spec.main_filter or next((f for m, f in pairs if m == spec.main_metric), None)
-    if (spec.main_metric, main_filter) not in pairs:
-        wanted = spec.main_metric + (f",{main_filter}" if main_filter else "")
+    return pairs
+
+
+def main_filter(spec: TaskSpec, scores: dict) -> str | None:
+    """The spec's `main_filter`, or else the first filter lm-eval reports for the main metric."""
+    return spec.main_filter or next((f for m, f in _metric_pairs(scores) if m == spec.main_metric), None)
+
+
+def read_metrics(spec: TaskSpec, task: str, scores: dict) -> dict[str, float]:
+    """Every `metric,filter` score lm-eval reported for the task. Scores under the main metric's filter
+    (`main_filter`) keep their plain metric name, every other pair keeps lm-eval's own `metric,filter` key."""
+    pairs = _metric_pairs(scores)
+    main = main_filter(spec, scores)
+    if (spec.main_metric, main) not in pairs:
+        wanted = spec.main_metric + (f",{main}" if main else "")
         reported = ", ".join(f"{m},{f}" for m, f in pairs) or "no metric"
         raise BenchError(f"lm-eval reported no {wanted} for task {task!r}; it reported {reported}")
-    return {(metric if filter_name == main_filter else f"{metric},{filter_name}"): value
+    return {(metric if filter_name == main else f"{metric},{filter_name}"): value
             for (metric, filter_name), value in pairs.items()}
 
 
@@ -92,6 +102,33 @@ def documents_hash(task: str | dict) -> str:
 
     tasks = TaskManager().load(task)["tasks"]
     return hash_documents({name: built.eval_docs for name, built in tasks.items()})
+def _prediction(sample: dict) -> str | None:
+    """What the model answered: the chosen option's index (the highest log-likelihood, as acc scores it),
+    the generated text (filtered, cut short), or nothing for a perplexity."""
+    responses = sample["filtered_resps"]
+    if len(responses) > 1 or isinstance(responses[0], (tuple, list)):  # one (loglikelihood, greedy) per option
+        return str(max(range(len(responses)), key=lambda i: responses[i][0]))
+    return short(responses[0]) if isinstance(responses[0], str) else None
+
+
+def read_items(spec: TaskSpec, subtasks: list[str], samples: dict[str, list[dict]], main: str) -> Items:
+    """lm-eval's own per-document values of the main metric (its logged samples, under the main filter):
+    numbers aggregate by their mean; (loglikelihood, words) pairs of word_perplexity by its weighted
+    perplexity. Documents of a group's subtasks are `subtask/doc_id`."""
+    rows = [(task, sample) for task in subtasks for sample in samples.get(task, []) if sample["filter"] == main]
+    values = [sample[spec.main_metric] for _, sample in rows]
+    if spec.main_metric == "word_perplexity":
+        aggregation, columns = "word_perplexity", {"loglikelihood": [float(v[0]) for v in values],
+                                                   "words": [float(v[1]) for v in values]}
+    elif all(isinstance(v, numbers.Real) for v in values):
+        aggregation, columns = "mean", {"value": [float(v) for v in values]}
+    else:
+        raise BenchError(f"bench cannot store per-item outputs of {spec.main_metric!r} (task {spec.name}): it "
+                         "recomputes means of per-item numbers and word_perplexity")
+    predictions = [_prediction(sample) for _, sample in rows]
+    return Items(task=spec.name, main_metric=spec.main_metric, aggregation=aggregation,
+                 ids=[(f"{task}/" if len(subtasks) > 1 else "") + str(sample["doc_id"]) for task, sample in rows],
+                 runs=[ItemRun(values=columns, predictions=None if None in predictions else predictions)])
 
 
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
@@ -101,10 +138,12 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     name = spec.upstream or task["task"]
     with upstream_errors("lm-eval", spec.upstream):
         out = lm_eval.simple_evaluate(model=lm, tasks=[task], limit=limit, bootstrap_iters=0,
-                                      log_samples=False, verbosity="ERROR")
+                                      log_samples=True, verbosity="ERROR")
     subtasks = out.get("group_subtasks", {}).get(name) or [name]
+    scores = out["results"][name]
     return TaskOutcome(
-        metrics=read_metrics(spec, name, out["results"][name]),
+        metrics=read_metrics(spec, name, scores),
+        items=read_items(spec, subtasks, out["samples"], main_filter(spec, scores)),
         n_items=sum(int(out["n-samples"][t]["effective"]) for t in subtasks if t in out["n-samples"]),
         engine_version=f"lm-eval {lm_eval.__version__}",
     )

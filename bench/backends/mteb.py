@@ -19,6 +19,7 @@ from bench import BenchError
 from bench.assets import LoadedModel
 from bench.backends import TaskOutcome, upstream_errors
 from bench.hashing import documents_hash as hash_documents
+from bench.backends.mteb_items import capture_items
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -105,10 +106,13 @@ def documents_hash(name: str) -> str:
 def run_mteb(model, task: AbsTask, spec: TaskSpec, n_items: int, **kwargs) -> TaskOutcome:
     """mteb's scores over every split and subset the task evaluates; an upstream task that cannot
     fetch its data says so in one line."""
+    capture = capture_items(task, spec.main_metric)
     # cache=None: mteb's result cache would hand one variant's score to the next (DESIGN pitfall 3).
     with upstream_errors("mteb", spec.upstream):
         result = mteb.evaluate(model, task, cache=None, show_progress_bar=False, **kwargs)
-    return aggregate(result.task_results[0], task, spec.metrics, n_items)
+    outcome = aggregate(result.task_results[0], task, spec.metrics, n_items)
+    outcome.items = capture.items(spec.name)
+    return outcome
 
 
 def aggregate(result: TaskResult, task: AbsTask, metrics: list[str], n_items: int) -> TaskOutcome:
