@@ -35,13 +35,14 @@ def test_calibration_table_writes_result_files_and_reads_the_table_back_from_the
         "--model", str(tiny_llama_dir), "--methods", "wanda", "--sources", "news", "--sizes", "2x32",
         "--limit", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    files = sorted(p for p in out.rglob("*.json") if not p.name.endswith(".items.json"))
+    files = sorted(p for p in out.rglob("*.json") if not p.name.endswith(".items.json") and ".seeds" not in p.parts)
     wanda = [json.loads(f.read_text()) for f in files if f.parent.parent.name.startswith("wanda")]
     assert {r["task"]["name"] for r in wanda} == set(bench_calibration.TASKS)
     assert all((r["calibration"]["samples"], r["calibration"]["seqlen"]) == (2, 32) for r in wanda)
     wiki = next(r for r in wanda if r["task"]["name"] == "wiki_ppl")
     row = next(line for line in result.output.splitlines() if line.lstrip().startswith("wanda"))
     assert "2x32" in row and f"{wiki['main_score']:.4g}" in row  # the table shows the score in the file
+    assert f"{wiki['spread']['std']:.4g}" in row and "wiki_ppl ±" in result.output  # and its spread over the seeds
     assert any(line.lstrip().startswith("dense") for line in result.output.splitlines())
 
 

@@ -10,7 +10,7 @@ from bench.methods.llm.sparsity import n_m_mask
 from bench.methods.storage import n_m_bytes
 from bench.report import load_table, result_row, suite_view
 from bench.schema import CompressionFacts, ModelInfo, RunResult, VectorFacts
-from submissions import dense_data, on_task
+from submissions import dense_data, items_ref, on_task, write_items_beside
 
 
 def test_n_m_storage_counts_every_slot_even_when_kept_values_are_zero():
@@ -80,7 +80,8 @@ def test_expert_weights_no_linear_holds_are_listed_and_counted_dense(tiny_moe):
     assert facts.model_bytes == facts.storage_bytes + 2 * (facts.model_params - facts.target_params)
 
 
-def _result(method: str, compression=None, codec: str | None = None, task: str = "wiki_retrieval") -> RunResult:
+def _result(method: str, compression=None, codec: str | None = None, task: str = "wiki_retrieval",
+            score: float = 0.5) -> RunResult:
     vectors = VectorFacts(codec=codec, dims=32, bytes_per_vector=32.0, index_bytes=320,
                           query_latency_ms_p50=0.1) if codec else None
     return RunResult.model_validate(on_task({
@@ -89,7 +90,8 @@ def _result(method: str, compression=None, codec: str | None = None, task: str =
         "task": {"name": "wiki_retrieval", "version": 1, "backend": "mteb", "data_hash": "h", "n_items": 5,
                  "engine_version": "mteb"},
         "profile": "cpu-2c", "hardware": dense_data()["hardware"], "main_metric": "ndcg_at_10", "higher_is_better": True,
-        "main_score": 0.5, "metrics": {"ndcg_at_10": 0.5},
+        "main_score": score, "metrics": {"ndcg_at_10": score},
+        "items": items_ref(task, "ndcg_at_10", "mean", {"value": [score] * 5}),
         "dense_reference": None if method == "dense" else {"main_score": 0.6, "path": f"org__enc/dense/cpu-2c/{task}.json"},
         "compression": compression, "vectors": vectors,
         "efficiency": {"eval_seconds": 1.0}, "environment": {"python": "3", "packages": {}, "git_hash": None, "seed": 0},
@@ -135,10 +137,11 @@ def test_report_and_site_show_the_whole_model_figure_and_bytes_per_vector(tmp_pa
     from bench.schema import result_path
 
     for task in ("wiki_retrieval", "pydoc_retrieval"):
-        dense = _result("dense", task=task).model_copy(update={"main_score": 0.6, "metrics": {"ndcg_at_10": 0.6}})
-        for result in [dense, _result("dense+binary", codec="binary", task=task),
+        for result in [_result("dense", task=task, score=0.6), _result("dense+binary", codec="binary", task=task),
                        _result("wanda-sp0.5", compression=FACTS, task=task)]:
-            save_result(result, result_path(tmp_path / "subs", "org__enc", result.method.slug, "cpu-2c", task))
+            path = result_path(tmp_path / "subs", "org__enc", result.method.slug, "cpu-2c", task)
+            save_result(result, path)
+            write_items_beside(path, result.model_dump(mode="json"))
 
     view = suite_view(load_table(tmp_path / "subs"), ["wiki_retrieval", "pydoc_retrieval"])
     rows = view.set_index("method")

@@ -22,7 +22,7 @@ from bench.run_config import config_hash
 from bench.runner import RunRequest, plan, task_data
 from bench.schema import RunResult, save_result
 from bench.taskspec import TASKS, TaskSpec
-from submissions import DENSE_PATH, WANDA_PATH, dense_data, sync_config, wanda_data, write, write_pair
+from submissions import DENSE_PATH, WANDA_PATH, dense_data, sync_config, wanda_data, write, write_items_beside, write_pair
 
 
 def validate(*paths) -> tuple[int, str]:
@@ -35,7 +35,7 @@ def validate(*paths) -> tuple[int, str]:
 @pytest.fixture
 def wanda_request(tiny_llama_dir, tmp_path):
     return RunRequest(method="wanda", method_params={"sparsity": 0.5}, model=str(tiny_llama_dir), tasks=["wiki_ppl"],
-                      out=tmp_path, limit=2, calib_samples=2, calib_seqlen=32)
+                      out=tmp_path, limit=2, calib_samples=2, calib_seqlen=32, seed=0)
 
 
 def config_of(request: RunRequest, spec: TaskSpec | None = None):
@@ -51,6 +51,7 @@ def written(request: RunRequest, config) -> RunResult:
                                        "config_hash": config_hash(config)})
     path = request.out / "local__tiny-llama0" / plan(request).method.slug() / "cpu-2c" / "wiki_ppl.json"
     save_result(result, path)
+    write_items_beside(path, result.model_dump(mode="json"))
     return path
 
 
