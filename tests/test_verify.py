@@ -48,7 +48,7 @@ def subs(runs, tmp_path) -> Path:
 
 
 def verify(root: Path, *args: str, dirs: tuple[Path, ...] = ()) -> tuple[int, str]:
-    outcome = CliRunner().invoke(cli, ["verify", "--submissions", str(root), "-v",
+    outcome = CliRunner().invoke(cli, ["verify", "--submissions", str(root), "--log", str(root.parent / "verify.log"),
                                        *(arg for d in dirs for arg in ("--model-dir", str(d))), *args])
     assert outcome.exception is None or isinstance(outcome.exception, SystemExit), outcome.exception
     return outcome.exit_code, outcome.output
