@@ -37,7 +37,6 @@ from bench.verify_eval import Unverifiable, rescore
 # must be identical.
 REL_TOLERANCE = {"float32": 1e-5, "float16": 1e-2, "bfloat16": 1e-2}
 ABS_TOLERANCE = 1e-6
-DEFAULT_SAMPLE = 8
 MAX_LINES_PER_FILE = 20
 
 
@@ -52,8 +51,8 @@ class Rebuilt:
 
 @dataclass
 class Verifier:
-    sample: int = DEFAULT_SAMPLE
-    seed: int = 0
+    sample: int  # items scored again per file
+    seed: int  # draws them, and the seed checked of a multi-seed result
     model_dirs: tuple[Path, ...] = ()
     capture: Callable[[], AbstractContextManager] = nullcontext  # where the engines' output goes meanwhile
     _cached: tuple[str, Rebuilt] | None = None  # the last model built: the files of one run share it
@@ -85,6 +84,8 @@ class Verifier:
         what = f"{agree}/{len(ids)} items agree (max |diff| {max_diff:.2g})" + (f", seed {seed}" if seeds else "")
         summary = f"{shown}: {what}, {weights}" + (f"; {note}" if note else "")
         lines = [f"{shown}: {printable(line)}" for line in differences[:MAX_LINES_PER_FILE]]
+        if len(differences) > MAX_LINES_PER_FILE:
+            lines.append(f"{shown}: and {len(differences) - MAX_LINES_PER_FILE} more differences")
         return lines + [("FAIL " if differences else "OK ") + summary]
 
     def _rebuild(self, result: RunResult, seed: int, profile: Profile) -> Rebuilt:
@@ -125,7 +126,8 @@ def engine_log(path: Path | None) -> Iterator[None]:
 
 def _weights_word(result: RunResult, rebuilt: Rebuilt, run: int) -> str:
     if result.seed_runs and run != 0:  # an aggregate records its first seed's weights only
-        return f"weights of seed {result.seed_runs[run].seed} not recorded (the file has seed {result.seed_runs[0].seed}'s)"
+        seeds = result.seed_runs
+        return f"weights of seed {seeds[run].seed} not recorded (the file has seed {seeds[0].seed}'s)"
     if result.model.weights_hash is None and rebuilt.weights_hash is None:
         return "no weights"
     return "weights identical" if result.model.weights_hash == rebuilt.weights_hash else "weights differ"
