@@ -159,10 +159,15 @@ def resolve_model(name: str, trust_remote_code: bool = False) -> ModelRef:
                         load=lambda dtype: _loader(kind)(path, dtype, trust_remote_code), locate=lambda: path)
     if name.count("/") == 1 and not name.startswith((".", "/")):
         kind, commit = _hub_model(name)
-        return ModelRef(name=name, kind=kind, source=f"hub:{name}", revision=commit,
-                        load=lambda dtype: _loader(kind)(name, dtype, trust_remote_code, commit),
-                        locate=lambda: name)
+        return hub_model(name, kind, commit, trust_remote_code)
     raise UnknownNameError(MODELS.unknown_message(name) + "; or give a local checkpoint dir or a hub id org/name")
+
+
+def hub_model(repo_id: str, kind: ModelKind, revision: str | None, trust_remote_code: bool = False) -> ModelRef:
+    """A hub model pinned to `revision` (a commit sha): what `bench verify` reloads from a result's record."""
+    return ModelRef(name=repo_id, kind=kind, source=f"hub:{repo_id}", revision=revision,
+                    load=lambda dtype: _loader(kind)(repo_id, dtype, trust_remote_code, revision),
+                    locate=lambda: repo_id)
 
 
 def _loader(kind: ModelKind):

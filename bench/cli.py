@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -158,6 +159,53 @@ def validate(paths: tuple[Path, ...]) -> None:
         valid, invalid = valid + len(checked.files) - len(checked.invalid), invalid + len(checked.invalid)
     click.echo(f"{valid} valid, {invalid} invalid")
     if invalid:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sample", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Items scored again per file (all of them when it has fewer).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Draws the items (and, for a multi-seed result, the one seed whose run is checked).")
+@click.option("--submissions", type=click.Path(file_okay=False, path_type=Path),
+              help="The submissions folder the files are validated in (default: four folders above each file).")
+@click.option("--model-dir", "model_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A copy of a local/<folder> model or a --method none checkpoint, matched by folder name "
+                   "(repeatable).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the engines' output goes (default: $BENCH_CACHE/logs/verify-<time>.log).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the engines' output live instead.")
+def verify(paths: tuple[Path, ...], sample: int, seed: int, submissions: Path | None, model_dirs: tuple[Path, ...],
+           log_file: Path | None, verbose: bool) -> None:
+    """Re-create each result file (or each result in a folder) from the file alone and score a seeded
+    sample of its items again: the model, the method with its params and calibration (a multi-seed result:
+    one of its seeds), on the profile the file names. It re-compresses the whole model; only the
+    evaluation is sampled. A file `bench validate` rejects is reported, not verified.
+
+    Compared: the weights hash; each sampled item's numbers within a relative tolerance of 1e-5 (float32
+    profiles; 1e-2 for float16/bfloat16) or 1e-6 absolute, so a 0/1 score must match exactly; its
+    prediction (chosen option, generated text, top documents) exactly; and the main score over the sample.
+    One `OK path: ...` line per file that agrees; else `path: what: stored X, got Y` lines and `FAIL path:
+    ...`. Exit 1 if anything differs or a file is invalid, 2 for bad input (a missing --model-dir, a GPU
+    profile on a machine without one)."""
+    from bench.assets import cache_dir
+    from bench.verify import Verifier, engine_log, valid_results
+
+    results, lines = valid_results(list(paths), submissions)
+    for line in lines:
+        click.echo(line)
+    log_path = None if verbose else log_file or cache_dir() / "logs" / f"verify-{datetime.now():%Y%m%d-%H%M%S}.log"
+    verifier = Verifier(sample=sample, seed=seed, model_dirs=model_dirs, capture=lambda: engine_log(log_path))
+    outcomes = {"OK": 0, "FAIL": 0, "SKIP": 0, "INVALID": sum(line.startswith("INVALID ") for line in lines)}
+    for path, result in results.items():
+        found = verifier.verify(path, result)
+        for line in found:
+            click.echo(line)
+        outcomes[found[-1].split(" ", 1)[0]] += 1
+    click.echo(f"{outcomes['OK']} agree, {outcomes['FAIL']} differ, {outcomes['INVALID']} invalid, "
+               f"{outcomes['SKIP']} without items" + (f"  (engine output: {log_path})" if log_path else ""))
+    if outcomes["FAIL"] or outcomes["INVALID"]:
         raise SystemExit(1)
 
 

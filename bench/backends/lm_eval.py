@@ -131,9 +131,13 @@ def read_items(spec: TaskSpec, subtasks: list[str], samples: dict[str, list[dict
                  runs=[ItemRun(values=columns, predictions=None if None in predictions else predictions)])
 
 
+def harness_model(spec: TaskSpec, model: LoadedModel, profile: Profile) -> HFLM:
+    return HFLM(pretrained=model.module, tokenizer=model.tokenizer, batch_size=profile.batch_size,
+                max_length=spec.max_length)
+
+
 def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profile, limit: int | None) -> TaskOutcome:
-    lm = HFLM(pretrained=model.module, tokenizer=model.tokenizer, batch_size=profile.batch_size,
-              max_length=spec.max_length)
+    lm = harness_model(spec, model, profile)
     task = spec.upstream or task_config(spec, data)
     name = spec.upstream or task["task"]
     with upstream_errors("lm-eval", spec.upstream):
