@@ -118,7 +118,9 @@ def _curve_chart(table: pd.DataFrame, family: str, x: str, x_axis: alt.X, varyin
     variants = variants.assign(series=[series_name(slug, *varying) for slug in variants["method"]])
     dense = rows[rows["method"] == "dense"].merge(variants[["series", "task", "profile"]].drop_duplicates(),
                                                   on=["task", "profile"])
-    points = _with_error_bars(pd.concat([dense, variants], ignore_index=True)).drop(columns=["metrics"])
+    # Without the per-result metrics dict: the spec carries only what the chart draws.
+    points = pd.concat([dense, variants], ignore_index=True).drop(columns=["metrics"], errors="ignore")
+    points = _with_error_bars(points)
     several_tasks = points["task"].nunique() > 1
     dash = {"strokeDash": alt.StrokeDash("task:N", title="task")} if several_tasks else {}
     shape = {"shape": alt.Shape("task:N", title="task")} if several_tasks else {}
@@ -134,7 +136,7 @@ def _curve_chart(table: pd.DataFrame, family: str, x: str, x_axis: alt.X, varyin
     layers = [lines, dots]
     bars = points[points["error_low"].notna()] if value == "retained_pct" else points.iloc[:0]
     if len(bars):
-        layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.2).encode(x_axis, alt.Y("error_low:Q"),
+        layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.2).encode(x_axis, alt.Y("error_low:Q", title=y_title),
                                                                        alt.Y2("error_high:Q"), color))
     subtitle = "Error bars: paired bootstrap interval, or ± the seeds' std" if len(bars) else ""
     return finish(alt.layer(*layers), f"{title}: {_short(family)}" + (f" on {task}" if task else ""), subtitle)

@@ -56,7 +56,8 @@ def _quality(rows: pd.DataFrame, task: str | None) -> tuple[pd.DataFrame, str]:
     keys = ["model", "method"]
     rows = rows[[*keys, "task", "retained_pct", "cost"]]
     if task is not None:
-        return rows[rows["task"] == task].groupby(keys, as_index=False).first(), f"retained % of the dense parent, {task}"
+        quality = rows[rows["task"] == task].groupby(keys, as_index=False).first()
+        return quality, f"retained % of the dense parent, {task}"
     shared = set.intersection(*(set(group["task"]) for _, group in rows.groupby(keys)))
     rows = rows[rows["task"].isin(shared)]
     if not shared:
