@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import COLUMNS, EXTRA_RETAINED, ROW_EXTRAS, load_table
+from bench.report import COLUMNS, EXTRA_RETAINED, ROW_EXTRAS, calibration_view, load_table
 from bench.resources import resource_dir
 from bench.site import catalog
 from bench.site.about import methodology_context, methods_context
@@ -34,8 +34,9 @@ def _nav(table: pd.DataFrame) -> list[tuple[str, str]]:
     suites = suites_with_results(table) if len(table) else {}
     profiles = sorted(table["profile"].unique()) if len(table) else []
     return ([("Leaderboard", "index.html")] + [(f"suite {name}", f"suite-{name}.html") for name in suites]
-            + [(f"Pareto {p}", f"pareto-{p}.html") for p in profiles] + [("LIMIT", "limit.html"),
-               ("Methods", "methods.html"), ("Methodology", "methodology.html")])
+            + [(f"Pareto {p}", f"pareto-{p}.html") for p in profiles] + [("LIMIT", "limit.html")]
+            + ([("Calibration", "calibration.html")] if len(table) and not calibration_view(table).empty else [])
+            + [("Methods", "methods.html"), ("Methodology", "methodology.html")])
 
 
 def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
@@ -64,6 +65,7 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
     pages += [catalog.family_page_of(out, shown, family, rows) for family, rows in catalog.group(records, "family").items()]
     pages += [catalog.pareto_page(out, shown, profile) for profile in sorted(shown["profile"].unique())]
     pages.append(catalog.limit_page(out, shown))
+    pages += [page for page in [catalog.calibration_page(shown)] if page is not None]
     for page in pages:
         write_page(env, out, page, nav)
     return out / "index.html", table

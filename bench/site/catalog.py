@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report import SPREAD_SUFFIX, ceiling_view, fitted_curve, suite_view
+from bench.report import SPREAD_SUFFIX, calibration_view, ceiling_view, fitted_curve, suite_view
 from bench.site.columns import (FACTS, VARIANT, Column, family_page, index_columns, present, result_columns,
                                 result_links, retained, task_page)
 from bench.site.figures import figure
@@ -36,7 +36,8 @@ def index_page(table: pd.DataFrame) -> Page:
                          "One row per model, method with its params, and hardware profile; the dense parents "
                          "(retained 100%) are the reference rows. A suite's retained % is the mean over its tasks.")
     tasks = [(f"{task} ({len(rows)} results)", task_page(task)) for task, rows in table.groupby("task")]
-    families = [(family, family_page(family)) for family in sorted(table["family"].unique())]
+    families = [(model, family_page(family)) for model, family in
+                sorted(set(zip(table["model"], table["family"])), key=lambda pair: pair[1])]
     return Page("index", "bench leaderboard", sections=[Section("Tasks", links=tasks),
                                                           Section("Model families", links=families)], paged=variants)
 
@@ -147,3 +148,18 @@ def limit_page(out: Path, table: pd.DataFrame) -> Page:
                                                 result_columns(records), records)))
     return Page("limit", "LIMIT", "Free embeddings show how many documents d dimensions can serve; compressed "
                 "encoders and vectors show how much of that a compression keeps.", sections)
+
+
+def calibration_page(table: pd.DataFrame) -> Page | None:
+    """Retained % per method setting and calibration text, data-free methods beside them (None: nothing was
+    calibrated two ways, so there is nothing to compare)."""
+    view = calibration_view(table)
+    if view.empty:
+        return None
+    keys = ["model", "profile", "setting", "calibration"]
+    columns = [Column(k, k, filter=k != "model") for k in keys] + [
+        Column(task, task, number("%.1f%%"), numeric=True) for task in view.columns if task not in keys]
+    return Page("calibration", "Calibration", "The same method and settings calibrated on different text or "
+                "amounts of it (source, windows x tokens), data-free methods (\"-\") beside them: calibration "
+                "choices change the ranking of methods.",
+                [Section(table=SiteTable("retained", "Retained % by setting and calibration", columns, frame_rows(view)))])

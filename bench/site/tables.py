@@ -84,7 +84,7 @@ def write_downloads(table: SiteTable, folder: Path, page: str) -> None:
     keys = list(dict.fromkeys(c.key for c in table.columns))
     records = [{k: None if missing(row.get(k)) else row.get(k) for k in keys} for row in table.rows]
     stem = f"{page}.{table.name}"
-    write_site_file(folder / f"{stem}.json", json.dumps(records, indent=1, default=str))
+    write_site_file(folder / f"{stem}.json", json.dumps(records, default=str))  # no indent: the C encoder
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(keys)
