@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from bench.report import SPREAD_SUFFIX, calibration_view, ceiling_view, fitted_curve, suite_view
+from bench.schema import model_dirname
 from bench.site.columns import (FACTS, VARIANT, Column, family_page, index_columns, present, result_columns,
                                 result_links, retained, task_page)
 from bench.site.figures import figure
@@ -91,21 +92,18 @@ def suite_page(out: Path, table: pd.DataFrame, name: str, tasks: list[str]) -> P
                        "kick_chart", table)
         if chart:
             sections.append(Section(figure=chart))
-    if len(view):
-        rows = frame_rows(view.assign(family=view["model"].str.replace("/", "__", regex=False)))
-        for row in rows:
-            row["family_href"] = family_page(row["family"])
-            for task in tasks:
-                row[f"{task}:retained_std"] = row.get(task + SPREAD_SUFFIX)
-        columns = [*VARIANT[:2], VARIANT[4]] + [retained(f"{t}:", t) for t in tasks if t in view] + (
-            [Column("open_minus_closed", "open − closed (points)", number("%.1f"), numeric=True)]
-            if "open_minus_closed" in view else [])
-        for row in rows:
-            for task in tasks:
-                row[f"{task}:retained_pct"] = row.get(task)
-        sections.append(Section(table=SiteTable("retained", f"suite {name}: retained % by task",
-                                                present(columns + FACTS[:3], rows), rows)))
-    return Page(stem, f"suite {name}", SUITES.get(name).description, sections)
+    if view.empty:
+        return Page(stem, f"suite {name}", SUITES.get(name).description, sections)
+    rows = frame_rows(view)
+    for row in rows:  # each task's figure and spread under the keys a retained % column reads
+        row["family_href"] = family_page(model_dirname(row["model"]))
+        for task in tasks:
+            row.update({f"{task}:retained_pct": row.get(task), f"{task}:retained_std": row.get(task + SPREAD_SUFFIX)})
+    columns = [*VARIANT[:2], VARIANT[4]] + [retained(f"{t}:", t) for t in tasks if t in view] + (
+        [Column("open_minus_closed", "open − closed (points)", number("%.1f"), numeric=True)]
+        if "open_minus_closed" in view else [])
+    paged = SiteTable("retained", f"suite {name}: retained % by task", present(columns + FACTS[:3], rows), rows)
+    return Page(stem, f"suite {name}", SUITES.get(name).description, sections, paged)
 
 
 def pareto_page(out: Path, table: pd.DataFrame, profile: str) -> Page:
@@ -122,10 +120,10 @@ def pareto_page(out: Path, table: pd.DataFrame, profile: str) -> Page:
     columns = [*VARIANT[:3], retained(label="mean retained %"),
                Column("frontier", "on the frontier", filter=True), *FACTS[1:2], FACTS[3], FACTS[7],
                Column("n_results", "results", number("%d"), numeric=True)]
-    sections.append(Section(table=SiteTable("pareto", f"Quality against size on {profile}", present(columns, rows),
-                                            rows, "Frontier per model family: no other variant of the family is "
-                                            "as small (bits/weight) and keeps as much (mean retained %).")))
-    return Page(stem, f"Pareto: {profile}", sections=sections)
+    table = SiteTable("pareto", f"Quality against size on {profile}", present(columns, rows), rows,
+                      "Frontier per model family: no other variant of the family is as small (bits/weight) and "
+                      "keeps as much (mean retained %).")
+    return Page(stem, f"Pareto: {profile}", sections=sections, paged=table)
 
 
 def limit_page(out: Path, table: pd.DataFrame) -> Page:
@@ -142,12 +140,11 @@ def limit_page(out: Path, table: pd.DataFrame) -> Page:
                                                 rows, f"Fit: {fitted_curve(table) or 'none recorded'}.")))
     suites = suites_with_results(table)
     tasks = [t for name in ("limit", "limit-patterns") for t in suites.get(name, []) if t != "limit_free_embedding"]
-    if tasks:
-        records = result_records(table[table["task"].isin(tasks)].sort_values(["task", "model", "method"]))
-        sections.append(Section(table=SiteTable("compressed", "Compressed embeddings on LIMIT and its patterns",
-                                                result_columns(records), records)))
+    records = result_records(table[table["task"].isin(tasks)].sort_values(["task", "model", "method"]))
+    paged = SiteTable("compressed", "Compressed embeddings on LIMIT and its patterns", result_columns(records),
+                      records) if tasks else None
     return Page("limit", "LIMIT", "Free embeddings show how many documents d dimensions can serve; compressed "
-                "encoders and vectors show how much of that a compression keeps.", sections)
+                "encoders and vectors show how much of that a compression keeps.", sections, paged)
 
 
 def calibration_page(table: pd.DataFrame) -> Page | None:
