@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
+from markupsafe import Markup
 
 ROWS_PER_PAGE = 400  # a page of the widest table stays well under 1 MB
 
@@ -64,11 +65,20 @@ class SiteTable:
     searchable: bool = True
     files: dict[str, str] = field(default_factory=dict)  # "csv"/"json" -> href, set when written
 
-    def cells(self) -> list[tuple[dict[str, Any], list[tuple[Column, str, Any]]]]:
-        """Each row with, per column, its text and the number it sorts by (None: sort by the text)."""
-        return [(row, [(c, c.text(row), _sort_key(row.get(c.key)) if c.numeric else None) for c in self.columns])
-                for row in self.rows]
-
+    def cells(self) -> list[tuple[dict[str, Any], list[tuple[Markup, str, str | None, list[tuple[str, str]]]]]]:
+        """Each row with, per column: its opening <td> (our own markup: a class and the number it sorts by),
+        its text, its link and its list of links; the template escapes the last three."""
+        plain = Markup("<td>")
+        rows = []
+        for row in self.rows:
+            cells = []
+            for c in self.columns:
+                key = _sort_key(row.get(c.key)) if c.numeric else None
+                start = Markup(f'<td class="num" data-sort="{key}">' if key else '<td class="num">') if c.numeric else plain
+                cells.append((start, c.text(row), row.get(c.link) if c.link else None,
+                              row.get(c.key) if c.links else None))
+            rows.append((row, cells))
+        return rows
 
 def _sort_key(value: Any) -> str | None:
     return None if missing(value) or not isinstance(value, (int, float)) else repr(float(value))
