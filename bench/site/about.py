@@ -1,8 +1,10 @@
 """What the methods and methodology pages say, from bench's own registries and constants, so they cannot
-drift from the code: each method's summary and paper (its module's first docstring line), its params."""
+drift from the code: each method's summary (its class docstring), paper (the citation in its module's
+docstring) and params."""
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -10,6 +12,14 @@ from bench import intervals
 from bench.methods import METHODS
 from bench.methods.embed import CODECS
 from bench.profiles import PROFILES
+
+
+# A module docstring's citation, like "Wanda (Sun et al. 2023): ...": the parenthesis ending in a year.
+CITATION = re.compile(r"\(([^()]*?\b(?:19|20)\d\d)\)")
+
+
+def _paper(module_doc: str | None) -> str:
+    return "; ".join(CITATION.findall(_first_line(module_doc)))
 
 
 def _first_line(text: str | None) -> str:
@@ -22,7 +32,7 @@ def methods_context() -> dict[str, Any]:
         params = [(field, getattr(info.annotation, "__name__", str(info.annotation)).replace("typing.", ""),
                    repr(info.default)) for field, info in cls.Params.model_fields.items()]
         methods.append({"name": name, "summary": _first_line(cls.__doc__),
-                        "about": _first_line(sys.modules[cls.__module__].__doc__), "params": params,
+                        "paper": _paper(sys.modules[cls.__module__].__doc__), "params": params,
                         "calibrated": cls.statistic is not None})
     vectors = []
     for name, (make, needs_arg) in sorted(CODECS.items()):
