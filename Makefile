@@ -9,7 +9,7 @@ XC_STAMP := $(XC_VENV)/.installed
 # Nothing is fetched from a model or data hub in the demo or the tests.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: venv demo test test-fast bench submissions clean
+.PHONY: venv chromium demo test test-fast bench submissions clean
 
 venv: $(STAMP)
 
@@ -32,18 +32,25 @@ $(XC_STAMP): benchmarks/crosscheck-requirements.txt Makefile
 	$(XC_VENV)/bin/pip install --quiet -r benchmarks/crosscheck-requirements.txt
 	touch $@
 
+# The browser tests and screenshots drive the system Chromium (never a downloaded one): installed with apt when
+# absent and running as root; otherwise the browser tests fail and say how to install it.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y chromium; } \
+	  || echo "chromium is missing: the browser tests will fail; install it with: apt-get install -y chromium"
+
 # The demo writes its own folder, so it runs even where submissions/ already holds the same results.
 DEMO_OUT := .cache/demo
-demo: venv
+demo: venv chromium
 	$(OFFLINE) $(BIN)/bench run --method magnitude --out $(DEMO_OUT)
 	$(OFFLINE) $(BIN)/bench run --method wanda --out $(DEMO_OUT)
 	$(OFFLINE) $(BIN)/bench site build --submissions $(DEMO_OUT)
+	$(OFFLINE) $(BIN)/bench site screenshot --site site/_build --out $(DEMO_OUT)/screenshots
 
-test: venv
+test: venv chromium
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
 # Everything but the few tests that run the real default models (marked `real`).
-test-fast: venv
+test-fast: venv chromium
 	$(OFFLINE) $(BIN)/python -m pytest -q -m "not real"
 
 bench: venv $(XC_STAMP)
@@ -55,6 +62,7 @@ bench: venv $(XC_STAMP)
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_free_embedding
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_crosscheck --python $(XC_VENV)/bin/python
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_calibration
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_site
 
 # The leaderboard's seeded results: real runs on cpu-2c into submissions/, in order of what a reader needs
 # first (every variant on the smoke tasks, then the kick tasks, then LIMIT). Resumable: a rerun skips every

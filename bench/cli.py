@@ -257,3 +257,17 @@ def site_build(submissions: Path, out: Path) -> None:
     if not table.empty:
         click.echo(format_table(table))
     click.echo(f"site: {index.resolve()}")
+
+
+@site.command("screenshot")
+@click.option("--site", "site_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("site/_build"), show_default=True, help="a site `bench site build` wrote")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("docs"), show_default=True)
+def site_screenshot(site_dir: Path, out: Path) -> None:
+    """Save PNGs of the index and the first model family page, in the system Chromium at 1280 px."""
+    from bench.site.browser import screenshot
+
+    families = sorted(site_dir.glob("family-*.html"))
+    pages = {"site-index.png": "index.html", **({"site-family.png": families[0].name} if families else {})}
+    for path in screenshot(site_dir, out, pages):
+        click.echo(f"screenshot: {path}")

@@ -34,7 +34,31 @@ def _read(root: Path, rel: str, result: RunResult) -> tuple[Items | None, list[P
                       for e in err.errors()]
     if sha256 != ref.sha256:
         return None, [("items.sha256", f"is not the sha256 of {ref.file} ({sha256}): the file was edited or swapped")]
+    _remember_ids(sha256, items)
     return items, []
+
+
+# The item ids of each items file read so far, by the file's sha256 (its content decides its ids, so the
+# pairing check need not read the file a second time); bounded, emptied when full.
+_IDS_BY_SHA256: dict[str, frozenset[str]] = {}
+_MAX_REMEMBERED = 65536
+
+
+def _remember_ids(sha256: str, items: Items) -> None:
+    if len(_IDS_BY_SHA256) >= _MAX_REMEMBERED:
+        _IDS_BY_SHA256.clear()
+    _IDS_BY_SHA256[sha256] = frozenset(items.ids)
+
+
+def _ids(root: Path, rel: str, result: RunResult) -> frozenset[str]:
+    """The ids of the items file `result` names: remembered by its sha256, else read (and its sha256 checked)."""
+    known = _IDS_BY_SHA256.get(result.items.sha256)
+    if known is not None:
+        return known
+    items, sha256 = read_items(Path(root) / PurePosixPath(rel).parent / result.items.file)
+    if sha256 != result.items.sha256:
+        raise ValueError(f"{result.items.file} changed since it was checked")
+    return frozenset(items.ids)
 
 
 def _score(items: Items, run: int | None = None) -> float:
@@ -91,8 +115,7 @@ def paired_item_problems(root: Path, rel: str, result: RunResult, dense_rel: str
     if result.items is None or dense.items is None:
         return []
     try:
-        ids = [set(read_items(Path(root) / PurePosixPath(r).parent / x.items.file)[0].ids)
-               for r, x in ((rel, result), (dense_rel, dense))]
+        ids = [_ids(root, r, x) for r, x in ((rel, result), (dense_rel, dense))]
     except ValueError as err:  # changed since it was checked
         return [("items", f"cannot be read again: {err}")]
     if ids[0] != ids[1]:

@@ -27,6 +27,9 @@ SPREAD_SUFFIX = "_std"
 # Beside retained %: a multi-seed result's spread, and the paired bootstrap interval over the items.
 EXTRA_RETAINED = ["retained_std", "retained_low", "retained_high"]
 # The dense parent is the fp16 baseline every storage format is measured against.
+# What else a row of `load_table` carries: the result file's path relative to the submissions root among them.
+ROW_EXTRAS = ["score_low", "score_high", "model_notes", "limited", "metrics", "calibration", "model_bytes", "index_bytes", "query_ms",
+              "eval_seconds", "method_name", "method_params", "items_file", "path"]
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
 
@@ -75,7 +78,22 @@ def result_row(result: RunResult) -> dict[str, object]:
         "limited": result.task.limit is not None,
         "metrics": result.metrics,
         "calibration": calibration_label(result),
+        "score_low": result.score_interval.low if result.score_interval else None,
+        "score_high": result.score_interval.high if result.score_interval else None,
+        **efficiency_facts(result),
+        "method_name": result.method.name,
+        "method_params": result.method.params,
+        "items_file": result.items.file if result.items else None,
     }
+
+
+def efficiency_facts(result: RunResult) -> dict[str, float | None]:
+    """What a result measured about its cost: the whole model's bytes (compressed layers in their format),
+    the vector index's bytes and one query's latency, and the evaluation's wall time on its profile."""
+    return {"model_bytes": result.compression.model_bytes if result.compression else None,
+            "index_bytes": result.vectors.index_bytes if result.vectors else None,
+            "query_ms": result.vectors.query_latency_ms_p50 if result.vectors else None,
+            "eval_seconds": result.efficiency.eval_seconds}
 
 
 def calibration_label(result: RunResult) -> str | None:
@@ -96,8 +114,8 @@ def load_table(submissions: Path, warn: Callable[[str], None] = _to_stderr) -> p
     for rel in checked.invalid:
         first = next(f for f in checked.findings if f.path == rel)
         warn(f"skipped {first.line(checked.root)} (`bench validate` lists every problem)")
-    rows = [result_row(result) for result in checked.results.values()]
-    table = pd.DataFrame(rows, columns=COLUMNS + [*EXTRA_RETAINED, "model_notes", "limited", "metrics", "calibration"])
+    rows = [{**result_row(result), "path": rel} for rel, result in checked.results.items()]
+    table = pd.DataFrame(rows, columns=COLUMNS + [*EXTRA_RETAINED, *ROW_EXTRAS])
     return table.sort_values(["task", "model", "profile", "retained_pct"], ascending=[True, True, True, False],
                              ignore_index=True)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import lru_cache
 
 from pydantic import ValidationError
 
@@ -31,6 +32,7 @@ METRIC_RANGES: list[tuple[re.Pattern[str], float, float, bool]] = [  # (name, lo
 SLUG_SUFFIX = re.compile(r"(-calib[A-Za-z0-9._-]*|-seeds?\d+(-\d+)*)?(\+[A-Za-z0-9._-]+)?")
 
 
+@lru_cache(maxsize=4096)  # a folder repeats a few metric names thousands of times
 def metric_range(name: str) -> tuple[float, float, bool] | None:
     base = name.split(",")[0]
     return next(((low, high, up) for pattern, low, high, up in METRIC_RANGES if pattern.fullmatch(base)), None)

@@ -24,7 +24,8 @@ def test_a_plain_install_finds_the_task_specs_and_site_templates(tmp_path):
     installed = tmp_path / "site-packages"
     zipfile.ZipFile(wheel).extractall(installed)
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"bench/_data/tasks/suites.yaml", "bench/_data/site/templates/index.html.j2"} <= names
+    assert {"bench/_data/tasks/suites.yaml", "bench/_data/site/templates/index.html.j2",
+            "bench/_data/site/static/table.js", "bench/_data/site/static/site.css"} <= names
     assert not any(name.startswith(("tasks/", "site/", "benchmarks/", "tests/")) for name in names)
     probe = ("import bench.taskspec as t, bench.site.build as b; from bench.resources import resource_dir; "
              "print(t.TASKS_DIR); print(resource_dir('site')); print(len(list(t.TASKS)))")

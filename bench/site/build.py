@@ -1,54 +1,88 @@
-"""Result files -> pandas -> Jinja (autoescape on) -> one static page that opens from file://."""
+"""Result files -> pandas -> Jinja (autoescape on) -> a static site that opens from file:// and GitHub Pages:
+the index, pages per suite, task, model family, Pareto profile, LIMIT, methods and methodology, every table
+beside its CSV and JSON, and the validated result files copied under results/ for the pages to link."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from pathlib import Path
+import os
+import shutil
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bench.report import (FACT_COLUMNS, SPREAD_SUFFIX, calibration_view, ceiling_view, fitted_curve, load_table,
-                          suite_view)
+from bench.report import COLUMNS, EXTRA_RETAINED, ROW_EXTRAS, calibration_view, load_table
 from bench.resources import resource_dir
-from bench.taskspec import SUITES
-from bench.schema import write_text_atomic
+from bench.schema import PATH_PART
+from bench.site import catalog
+from bench.site.about import methodology_context, methods_context
+from bench.site.columns import RESULTS
+from bench.site.pages import Page, environment, write_page
+from bench.site.views import annotate, suites_with_results
 
-# Each fact column's header, which says what the figure covers, and its printf format.
-FACT_DISPLAY = {"sparsity": ("sparsity", "%.3f"), "model_bits_per_weight": ("bits/weight (whole model)", "%.2f"),
-                "layer_bits_per_weight": ("bits/weight (compressed layers)", "%.2f"),
-                "bytes_per_vector": ("bytes/vector", "%g")}
+STATIC = ("site.css", "table.js")
 
 
-def _facts_present(rows: pd.DataFrame) -> list[str]:
-    """The fact columns at least one row has a value in (bytes per vector only for embedding variants)."""
-    return [c for c in FACT_COLUMNS if c in rows.columns and rows[c].notna().any()]
+def copy_results(submissions: Path, out: Path, table: pd.DataFrame) -> None:
+    """Each validated result file and its items file under `out/results/`, at its path in the submissions
+    (validated paths: four parts of letters, digits, '.', '_', '+', '-', never '..'). Hard-linked where the
+    two folders share a file system (a tenth of a copy's time at 10,000 results; the site is rebuilt, never
+    edited in place), copied elsewhere."""
+    for rel, items in zip(table["path"], table["items_file"]):
+        parts = PurePosixPath(rel).parts
+        if len(parts) != 4 or not all(PATH_PART.fullmatch(part) and part not in (".", "..") for part in parts):
+            raise ValueError(f"{rel!r} is not a validated result path")
+        target = out / RESULTS / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for name in [parts[-1]] + ([items] if items else []):
+            _link_or_copy(Path(submissions) / rel.rsplit("/", 1)[0] / name, target.parent / name)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.unlink(missing_ok=True)  # a file of an earlier build: never written through
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
+
+
+def _nav(table: pd.DataFrame) -> list[tuple[str, str]]:
+    suites = suites_with_results(table) if len(table) else {}
+    profiles = sorted(table["profile"].unique()) if len(table) else []
+    return ([("Leaderboard", "index.html")] + [(f"suite {name}", f"suite-{name}.html") for name in suites]
+            + [(f"Pareto {p}", f"pareto-{p}.html") for p in profiles] + [("LIMIT", "limit.html")]
+            + ([("Calibration", "calibration.html")] if len(table) and not calibration_view(table).empty else [])
+            + [("Methods", "methods.html"), ("Methodology", "methodology.html")])
 
 
 def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
-    table = load_table(submissions) if Path(submissions).exists() else pd.DataFrame()
-    env = Environment(loader=FileSystemLoader(resource_dir("site") / "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    tasks = ([(task, _facts_present(rows), rows.to_dict("records")) for task, rows in table.groupby("task", sort=True)]
-             if len(table) else [])
-    notes = sorted({n for n in table.get("model_notes", []) if n}) if len(table) else []
-    suites = []
-    for name, suite in SUITES.items():
-        view = suite_view(table, suite.tasks) if len(table) else pd.DataFrame()
-        columns = [c for c in view.columns
-                   if c not in ("model", "method", "profile", *FACT_COLUMNS) and not c.endswith(SPREAD_SUFFIX)]
-        if len(columns) >= 2:  # a view of one task repeats that task's own table
-            suites.append({"name": name, "description": suite.description, "columns": columns,
-                           "facts": _facts_present(view), "rows": view.to_dict("records")})
-    ceiling = ceiling_view(table)
-    calibration = calibration_view(table)
-    html = env.get_template("index.html.j2").render(
-        calibration=calibration.to_dict("records"),
-        calibration_tasks=[c for c in calibration.columns if c not in ("model", "profile", "setting", "calibration")],
-        tasks=tasks, suites=suites, fact_display=FACT_DISPLAY, spread_suffix=SPREAD_SUFFIX, notes=notes, n_results=len(table),
-        ceiling=ceiling.to_dict("records"), ceiling_columns=list(ceiling.columns), curve=fitted_curve(table),
-        built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    )
-    index = Path(out) / "index.html"
-    write_text_atomic(index, html)
-    return index, table
+    """Build the site into `out`; returns its index page and the table of results it shows."""
+    table = (load_table(submissions) if Path(submissions).exists()
+             else pd.DataFrame(columns=[*COLUMNS, *EXTRA_RETAINED, *ROW_EXTRAS]))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in STATIC:
+        shutil.copyfile(resource_dir("site") / "static" / name, out / name)
+    env, nav = environment(), _nav(table)
+    write_page(env, out, Page("methods", "Methods"), nav, "methods.html.j2", **methods_context())
+    write_page(env, out, Page("methodology", "Methodology"), nav, "methodology.html.j2", **methodology_context())
+    if table.empty:
+        write_page(env, out, Page("index", "bench leaderboard"), nav, "index.html.j2", n_results=0)
+        write_page(env, out, Page("limit", "LIMIT"), nav)
+        return out / "index.html", table
+    copy_results(submissions, out, table)
+    shown = annotate(table)
+    shown["result_href"] = RESULTS + "/" + shown["path"]
+    write_page(env, out, catalog.index_page(shown), nav, "index.html.j2", n_results=len(table),
+               notes=sorted({n for n in table["model_notes"] if n}))
+    pages = [catalog.suite_page(out, shown, name, tasks) for name, tasks in suites_with_results(shown).items()]
+    records = catalog.result_records(shown)
+    pages += [catalog.task_page_of(task, rows) for task, rows in catalog.group(records, "task").items()]
+    pages += [catalog.family_page_of(out, shown, family, rows) for family, rows in catalog.group(records, "family").items()]
+    pages += [catalog.pareto_page(out, shown, profile) for profile in sorted(shown["profile"].unique())]
+    pages.append(catalog.limit_page(out, shown))
+    pages += [page for page in [catalog.calibration_page(shown)] if page is not None]
+    for page in pages:
+        write_page(env, out, page, nav)
+    return out / "index.html", table
+

@@ -1,0 +1,145 @@
+"""The built site without a browser: its pages, links, downloads, pagination, the charts seam and the copied
+result files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bench.site import figures, tables
+from bench.site.build import build
+from tests.synthetic import RESULTS_PER_FAMILY, write_family
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs += [value for name, value in attrs if name in ("href", "src") and value]
+
+
+def hrefs(page: Path) -> list[str]:
+    parser = Links()
+    parser.feed(page.read_text())
+    return parser.hrefs
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pages")
+    for model in ("org/alpha", "org/beta"):
+        write_family(root / "subs", model)
+    build(root / "subs", root / "site")
+    return root / "site"
+
+
+def test_every_page_links_only_to_files_of_the_site(site):
+    pages = sorted(site.glob("*.html"))
+    assert {"index.html", "methods.html", "methodology.html", "limit.html", "pareto-cpu-2c.html", "suite-kick.html",
+            "task-wiki_ppl.html", "task-capitals_mc.html", "family-org__alpha.html"} <= {p.name for p in pages}
+    for page in pages:
+        links = hrefs(page)
+        assert links, page.name
+        for href in links:
+            assert not re.match(r"^[a-z]+:|^/", href), f"{page.name}: {href} is not relative"
+            assert (site / href.split("#")[0]).exists(), f"{page.name}: {href} leads nowhere"
+        assert page.stat().st_size < 1_000_000
+
+
+def test_result_pages_link_the_copied_result_and_items_files(site):
+    family = site / "family-org__alpha.html"
+    results = [h for h in hrefs(family) if h.startswith("results/")]
+    assert len(results) == 2 * RESULTS_PER_FAMILY  # each result and its items file
+    copied = json.loads((site / "results/org__alpha/wanda-sp0.5/cpu-2c/wiki_ppl.json").read_text())
+    assert copied["method"]["slug"] == "wanda-sp0.5"
+    assert "results/org__alpha/wanda-sp0.5/cpu-2c/wiki_ppl.items.json" in results
+    assert any(h.startswith("results/") for h in hrefs(site / "index.html"))
+
+
+def test_every_table_downloads_as_csv_and_json_with_its_values(site):
+    records = json.loads((site / "task-wiki_ppl.results.json").read_text())
+    rows = list(csv.DictReader((site / "task-wiki_ppl.results.csv").open()))
+    assert len(records) == len(rows) == RESULTS_PER_FAMILY  # two families, wiki_ppl half of each
+    wanda = next(r for r in records if r["method"] == "wanda-sp0.5" and r["model"] == "org/alpha")
+    assert wanda["retained_pct"] == pytest.approx(100 * 30.0 / wanda["score"])
+    index = json.loads((site / "index.variants.json").read_text())
+    assert {r["kind"] for r in index} == {"dense", "pruning", "quantization", "joint"}
+    html = (site / "index.html").read_text()
+    assert 'href="index.variants.csv"' in html and 'href="index.variants.json"' in html
+
+
+def test_a_formula_in_a_text_cell_is_defused_in_the_csv(tmp_path):
+    table = tables.SiteTable("t", "t", [tables.Column("name", "name")], [{"name": "=HYPERLINK(1)"}, {"name": "ok"}])
+    tables.write_downloads(table, tmp_path, "page")
+    assert (tmp_path / "page.t.csv").read_text().splitlines() == ["name", "'=HYPERLINK(1)", "ok"]
+    assert json.loads((tmp_path / "page.t.json").read_text())[0]["name"] == "=HYPERLINK(1)"
+
+
+def test_a_long_table_is_split_over_pages_with_its_downloads_whole(site, tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "ROWS_PER_PAGE", 5)
+    monkeypatch.setattr(tables.paginate, "__defaults__", (5,))
+    build(site.parent / "subs", tmp_path)
+    pages = sorted(tmp_path.glob("index*.html"))
+    assert [p.name for p in pages] == ["index-2.html", "index-3.html", "index-4.html", "index-5.html", "index.html"]
+    assert all(p.read_text().count("<tr") <= 6 for p in pages)  # a header row and five
+    assert 'href="index-5.html"' in (tmp_path / "index.html").read_text()
+    assert len(json.loads((tmp_path / "index.variants.json").read_text())) == 22
+
+
+def test_each_chart_gets_its_figure_caption_and_spec_download(site, tmp_path, monkeypatch):
+    """The pages call bench.site.charts through one seam; a stand-in module shows where each figure lands."""
+    called = []
+
+    def chart(name):
+        return lambda *args, **kwargs: called.append(name) or name
+
+    fake = SimpleNamespace(**{n: chart(n) for n in ("kick_chart", "sparsity_chart", "bits_chart", "pareto_chart",
+                                                    "limit_chart")},
+                           render=lambda c: SimpleNamespace(svg=f'<svg class="marks-{c}"><text>&lt;b&gt;</text></svg>',
+                                                            spec={"mark": c}))
+    monkeypatch.setattr(figures, "charts", fake)
+    build(site.parent / "subs", tmp_path)
+    assert set(called) == {"kick_chart", "sparsity_chart", "bits_chart", "pareto_chart", "limit_chart"}
+    kick = (tmp_path / "suite-kick.html").read_text()
+    assert '<svg class="marks-kick_chart"><text>&lt;b&gt;</text></svg>' in kick  # our SVG, not escaped again
+    assert 'href="suite-kick.kick.vl.json"' in kick and "<figcaption" in kick
+    assert json.loads((tmp_path / "suite-kick.kick.vl.json").read_text()) == {"mark": "kick_chart"}
+    family = (tmp_path / "family-org__alpha.html").read_text()
+    assert "marks-sparsity_chart" in family and "marks-bits_chart" in family
+    assert "marks-pareto_chart" in (tmp_path / "pareto-cpu-2c.html").read_text()
+    assert "marks-limit_chart" in (tmp_path / "limit.html").read_text()
+
+
+def test_without_the_charts_module_the_pages_build_without_figures(site):
+    assert figures.charts is None or "<figure" in (site / "suite-kick.html").read_text()
+    if figures.charts is None:
+        assert "<figure" not in (site / "suite-kick.html").read_text()
+
+
+def test_the_methods_page_lists_the_registry_with_papers_and_params(site):
+    html = (site / "methods.html").read_text()
+    assert 'id="method-wanda"' in html and "Sun et al. 2023" in html and "<code>sparsity</code>" in html
+    assert 'id="method-gptq"' in html and "Frantar et al. 2022" in html
+    assert "binary" in html and "truncate:N" in html
+    methodology = (site / "methodology.html").read_text()
+    assert "1000" in methodology and "percentile" in methodology and "cpu-2c" in methodology
+
+
+def test_the_pareto_page_marks_the_frontier(site):
+    rows = json.loads((site / "pareto-cpu-2c.pareto.json").read_text())
+    alpha = [r for r in rows if r["model"] == "org/alpha"]
+    on = [r for r in alpha if r["frontier"] == "yes"]
+    assert on and len(on) < len(alpha)
+    for r in alpha:  # a point is off the frontier exactly when another is as small and better
+        beaten = any(o["model_bits_per_weight"] <= r["model_bits_per_weight"] and o["retained_pct"] > r["retained_pct"]
+                     or o["model_bits_per_weight"] < r["model_bits_per_weight"] and o["retained_pct"] >= r["retained_pct"]
+                     for o in alpha)
+        assert (r["frontier"] == "yes") == (not beaten), r
