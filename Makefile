@@ -35,7 +35,8 @@ $(XC_STAMP): benchmarks/crosscheck-requirements.txt Makefile
 # The browser tests and screenshots drive the system Chromium (never a downloaded one): installed with apt when
 # absent and running as root; otherwise the browser tests fail and say how to install it.
 chromium:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y chromium; } \
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && export DEBIAN_FRONTEND=noninteractive \
+	  && { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; }; } \
 	  || echo "chromium is missing: the browser tests will fail; install it with: apt-get install -y chromium"
 
 # The demo writes its own folder, so it runs even where submissions/ already holds the same results.

@@ -71,8 +71,9 @@ def family_page_of(out: Path, table: pd.DataFrame, family: str, records: list[di
     notes = sorted({row["model_notes"] for row in records if row["model_notes"]})
     sections = [Section(text="Note: " + note) for note in notes]
     for name, function in (("sparsity", "sparsity_chart"), ("bits", "bits_chart")):
-        chart = figure(out, stem, name, f"Retained % against {name} for every method on {family}.", function,
-                       table, family)
+        model = records[0]["model"]  # the charts select a family by its model name, the pages by its folder
+        chart = figure(out, stem, name, f"Retained % against {name} for every method on {model}.", function,
+                       table, model)
         if chart:
             sections.append(Section(figure=chart))
     for task, rows in group(records, "task").items():

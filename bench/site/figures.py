@@ -1,6 +1,6 @@
 """The one seam between the pages and the charts (bench.site.charts, altair + vl-convert): a page asks for a
 chart by its function's name and gets a figure (static SVG, caption, the Vega-Lite spec written beside the page
-for download) or None where the chart has no data or the charts module is not installed."""
+for download) or None where the chart has no data."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from markupsafe import Markup
 
 from bench.site.tables import write_site_file
 
-try:
-    from bench.site import charts
-except ImportError:  # until the charts branch is merged: pages build without their figures
-    charts = None
+from bench.site import charts
 
 
 @dataclass(frozen=True)
@@ -29,8 +26,6 @@ class Figure:
 
 def figure(out: Path, page: str, name: str, caption: str, function: str, *args: Any, **kwargs: Any) -> Figure | None:
     """`charts.<function>(*args, **kwargs)` rendered, its spec saved as `<page>.<name>.vl.json` in `out`."""
-    if charts is None:
-        return None
     chart = getattr(charts, function)(*args, **kwargs)
     if chart is None:
         return None
