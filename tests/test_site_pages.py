@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -144,3 +145,19 @@ def test_the_pareto_page_marks_the_frontier(site):
                      or o["model_bits_per_weight"] < r["model_bits_per_weight"] and o["retained_pct"] >= r["retained_pct"]
                      for o in alpha)
         assert (r["frontier"] == "yes") == (not beaten), r
+
+
+def test_a_suite_mean_needs_every_task_its_dense_parent_has(tmp_path):
+    from bench.report import load_table
+    from bench.site.views import annotate, index_view
+
+    write_family(tmp_path / "subs", "org/alpha")
+    table = annotate(load_table(tmp_path / "subs"))
+
+    def smoke_retained(rows):
+        view, _ = index_view(rows)
+        return view[view["method"] == "wanda-sp0.5"].iloc[0]["smoke:retained_pct"]
+
+    assert smoke_retained(table) > 0
+    partial = table[~((table["method"] == "wanda-sp0.5") & (table["task"] == "capitals_mc"))]
+    assert math.isnan(smoke_retained(partial))  # one of the two tasks is no suite mean

@@ -35,7 +35,8 @@ def index_page(table: pd.DataFrame) -> Page:
         row.update(family_href=family_page(row["family"]), sources=sources[(row["model"], row["method"], row["profile"])])
     variants = SiteTable("variants", "Every compressed model, by profile", index_columns(suites, rows), rows,
                          "One row per model, method with its params, and hardware profile; the dense parents "
-                         "(retained 100%) are the reference rows. A suite's retained % is the mean over its tasks.")
+                         "(retained 100%) are the reference rows. A suite's retained % is the mean over its tasks, shown "
+                         "once the variant has every task its dense parent has.")
     tasks = [(f"{task} ({len(rows)} results)", task_page(task)) for task, rows in table.groupby("task")]
     families = [(model, family_page(family)) for model, family in
                 sorted(set(zip(table["model"], table["family"])), key=lambda pair: pair[1])]

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from bench.schema import model_dirname
+from bench.site.pareto import pareto_frontier
 from bench.taskspec import SUITES
 
 PRUNING = {"magnitude", "wanda", "sparsegpt", "random"}
@@ -62,7 +63,7 @@ def suites_with_results(table: pd.DataFrame) -> dict[str, list[str]]:
 
 def index_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """One row per (model, method, profile), dense parents included: facts, mean speed-up and, per suite,
-    the mean retained % over its tasks with the mean of their interval bounds and spreads (bounds that
+    the mean retained % over its tasks (blank where the variant lacks a task its dense parent has) with the mean of their interval bounds and spreads (bounds that
     hold whatever the tasks' correlation: the mean of per-task bounds is never narrower than the mean's)."""
     suites = suites_with_results(table)
     first = table.groupby(VARIANT, sort=False).agg(
@@ -72,8 +73,13 @@ def index_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         index_bytes=("index_bytes", "first"), query_ms=("query_ms", "first"), speedup=("speedup", "mean"),
         n_results=("task", "size"))
     for name, tasks in suites.items():
-        means = table[table["task"].isin(tasks)].groupby(VARIANT, sort=False)[
-            ["retained_pct", "retained_low", "retained_high", "retained_std"]].mean()
+        scored = table[table["task"].isin(tasks)]
+        grouped = scored.groupby(VARIANT, sort=False)
+        means = grouped[["retained_pct", "retained_low", "retained_high", "retained_std"]].mean()
+        # A mean over fewer tasks than the dense parent has is not the suite's figure: left blank.
+        dense_tasks = scored[scored["method"] == "dense"].groupby(["model", "profile"])["task"].nunique()
+        needed = [dense_tasks.get((model, profile), 0) for model, _, profile in means.index]
+        means[grouped["task"].nunique().to_numpy() < needed] = float("nan")
         first = first.join(means.add_prefix(f"{name}:"))
     view = first.reset_index()
     view["is_dense"] = view["method"] == "dense"
@@ -82,13 +88,9 @@ def index_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def frontier(points: pd.DataFrame, x: str, y: str) -> pd.Series:
-    """Whether each point is on the Pareto frontier: no other point has x as low and y as high, one of them strictly."""
-    ordered = points.sort_values([x, y], ascending=[True, False])
-    best, on = float("-inf"), {}
-    for index, value in ordered[y].items():
-        on[index] = value > best
-        best = max(best, value)
-    return pd.Series(on).reindex(points.index).fillna(False).astype(bool)
+    """Whether each point is on the Pareto frontier of low `x` and high `y` (bench.site.pareto's rule)."""
+    on = set(pareto_frontier(list(points[x]), list(points[y])))
+    return pd.Series([i in on for i in range(len(points))], index=points.index, dtype=bool)
 
 
 def pareto_view(table: pd.DataFrame, profile: str) -> pd.DataFrame:
