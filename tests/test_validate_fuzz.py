@@ -151,7 +151,7 @@ def free_form_sound() -> st.SearchStrategy[dict[str, Any]]:
         st.builds(lambda v: assign(BASE, ("hardware", "cpu"), v), free_text),
         st.builds(lambda v: assign(BASE, ("hardware", "gpu_memory_gb"), v), st.none() | finite),
         st.builds(lambda v: assign(BASE, ("efficiency", "eval_seconds"), v), finite),
-        st.builds(lambda v: assign(BASE, ("compression", "storage_format"), v), st.text(max_size=20)),
+        st.builds(lambda v: assign(BASE, ("compression", "storage_format"), v), free_text),
         st.builds(lambda k, v: assign(BASE, ("metrics", f"note_{k}"), v), st.integers(0, 99), finite),
         st.builds(lambda v: assign(BASE, ("compression", "model_bits_per_weight"), v), st.none() | st.floats(1e-300, 32)),
     )
