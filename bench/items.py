@@ -21,7 +21,8 @@ from scipy.stats import spearmanr
 
 from bench import BenchError
 from bench.safe_json import check_json, read_capped_text
-from bench.schema import Strict, write_text_atomic
+from bench.files import write_text_atomic
+from bench.schema import Strict
 
 Aggregation = Literal["mean", "word_perplexity", "spearman"]
 # The value columns each aggregation reads, in the order it reads them.

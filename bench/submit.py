@@ -13,7 +13,7 @@ from typing import Callable
 from bench import BenchError
 from bench.items import MAX_ITEMS_BYTES, items_file_name
 from bench.safe_json import UnsafeFile, read_capped_text
-from bench.schema import write_text_atomic
+from bench.files import write_text_atomic
 from bench.validate import Checked, candidates, check_root
 
 # What a pull request carries, and what its reviewers check; .github/PULL_REQUEST_TEMPLATE.md holds the

@@ -27,7 +27,8 @@ from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import CODECS, VectorVariant, parse_embed
 from bench.profiles import PROFILES, Profile, activate
 from bench.console import redirect_output
-from bench.schema import ModelInfo, RunResult, make_dirs, path_part
+from bench.files import make_dirs
+from bench.schema import ModelInfo, RunResult, path_part
 from bench.validate import Checked, check_path, check_root, printable
 from bench.verify_eval import Unverifiable, rescore
 

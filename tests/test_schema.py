@@ -7,7 +7,7 @@ import statistics
 import pytest
 from pydantic import ValidationError
 
-from bench import schema
+from bench import files
 from bench.schema import RunResult, load_result, result_path, save_result
 from submissions import wanda_data
 
@@ -42,14 +42,14 @@ def test_retained_inverts_lower_is_better_metrics():
 
 def test_a_failed_write_leaves_the_old_file_whole_and_no_temp_file(tmp_path, monkeypatch):
     path = tmp_path / "r.json"
-    schema.write_json_atomic(path, {"old": True})
+    files.write_json_atomic(path, {"old": True})
 
     def crash(*_args):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        schema.write_json_atomic(path, {"new": True})
+        files.write_json_atomic(path, {"new": True})
     assert json.loads(path.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
@@ -57,7 +57,7 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temp_file(tmp_path, mon
 def test_written_files_and_folders_are_readable_by_others(tmp_path):
     old_umask = os.umask(0o077)  # a strict umask must not leak into shared results or a deployed site
     try:
-        schema.write_json_atomic(tmp_path / "a" / "b" / "r.json", {"x": 1})
+        files.write_json_atomic(tmp_path / "a" / "b" / "r.json", {"x": 1})
     finally:
         os.umask(old_umask)
     assert (tmp_path / "a" / "b" / "r.json").stat().st_mode & 0o777 == 0o644

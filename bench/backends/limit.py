@@ -35,7 +35,7 @@ from bench.backends import TaskOutcome
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.registry import Registry
-from bench.schema import write_json_atomic
+from bench.files import write_json_atomic
 from bench.taskspec import TaskSpec
 
 # A constraint maps unit vectors to what compression keeps of them; the optimiser passes gradients

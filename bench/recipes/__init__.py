@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.registry import Registry
-from bench.schema import write_text_atomic
+from bench.files import write_text_atomic
 
 Rows = list[dict[str, Any]]
 RECIPES: Registry[Callable[..., dict[str, Rows]]] = Registry("recipe")
