@@ -26,7 +26,7 @@ from bench.hashing import weights_hash
 from bench.resume import finished, run_config
 from bench.run_config import RunConfig, config_hash
 from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts,
-                          model_dirname, result_path, save_result)
+                          model_dirname, paths_for, result_path, save_result)
 from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method, submissions_root
 from bench.taskspec import TaskSpec, resolve_tasks
 
@@ -298,7 +298,3 @@ def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Pla
             log(f"[{found.variant.slug}] {spec.name}: skipped, {found.skipped}")
         else:
             yield found.variant, found.outcome, found.facts, found.seconds
-
-
-def paths_for(root: Path, result: RunResult) -> Path:
-    return result_path(root, result.model.dirname, result.method.slug, result.profile, result.task.name)

@@ -265,6 +265,11 @@ def result_path(root: Path, model_dirname: str, method_slug: str, profile: str, 
     return Path(root) / model_dirname / method_slug / profile / f"{task}.json"
 
 
+def paths_for(root: Path, result: RunResult) -> Path:
+    """Where `result` lives under the submissions folder `root`."""
+    return result_path(root, result.model.dirname, result.method.slug, result.profile, result.task.name)
+
+
 def save_result(result: RunResult, path: Path) -> None:
     write_json_atomic(path, result.model_dump(mode="json"))
 

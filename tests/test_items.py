@@ -15,7 +15,8 @@ from bench import BenchError
 from bench.cli import cli
 from bench.intervals import retained_interval, score_interval
 from bench.items import MAX_ITEMS_BYTES, ItemRun, Items, read_items, score_of
-from bench.runner import RunRequest, paths_for, run
+from bench.runner import RunRequest, run
+from bench.schema import paths_for
 from bench.validate import check_root
 from submissions import WANDA_PATH, wanda_data, write, write_pair
 

@@ -11,7 +11,8 @@ from bench import backends, runner
 from bench.cli import cli
 from bench.items import read_items, score_of
 from bench.report import format_table, load_table
-from bench.runner import RunRequest, paths_for, run
+from bench.runner import RunRequest, run
+from bench.schema import paths_for
 from bench.schema import load_result, retained_fraction
 from bench.validate import candidates, check_root
 from bench.site.build import build
