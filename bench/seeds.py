@@ -50,8 +50,9 @@ def seeded_method(request: RunRequest, profile: Profile, seed: int,
     given = {key: value for key, value in request.method_params.items() if value is not None}
     method = make_method(request.method, {**profile.method_defaults.get(request.method, {}), **given}, seed)
     samples, seqlen = request.calib_samples, request.calib_seqlen  # 0 is a value to refuse, not "not given"
-    calibration = CalibrationConfig(samples=profile.calib_samples if samples is None else samples,
-                                    seqlen=profile.calib_seqlen if seqlen is None else seqlen, seed=seed,
+    default_size = profile.calib_size(request.method)
+    calibration = CalibrationConfig(samples=default_size[0] if samples is None else samples,
+                                    seqlen=default_size[1] if seqlen is None else seqlen, seed=seed,
                                     source=request.calib_source or profile.calib_source)
     if calibration.samples < 1 or calibration.seqlen < 8:
         raise BenchError("--calib-samples must be >= 1 and --calib-seqlen >= 8")
@@ -60,7 +61,7 @@ def seeded_method(request: RunRequest, profile: Profile, seed: int,
     label = seeds_label(chosen) if len(chosen) > 1 else f"seed{seed}"
     other_seeds = chosen != default_seeds(method, profile)
     if method.needs_calibration:
-        sized = (calibration.samples, calibration.seqlen) != (profile.calib_samples, profile.calib_seqlen)
+        sized = (calibration.samples, calibration.seqlen) != default_size
         method.slug_suffix = calibration_suffix(calibration, profile.calib_source, sized or other_seeds, label)
     elif method.seeded and other_seeds:  # random: its mask is drawn from the seed
         method.slug_suffix = f"-{label}"

@@ -19,7 +19,9 @@ from bench.methods import calib_sources
 from bench.methods.calibration import CalibrationConfig, build_calibration, calibration_tokens
 from bench.recipes import RECIPES
 from bench.runner import RunRequest, plan, run
+from bench.profiles import PROFILES
 from bench.schema import load_result
+from bench.seeds import planned_seeds
 from bench.taskspec import TASKS
 
 OFFLINE = ("news", "wiki", "pydoc")
@@ -214,9 +216,20 @@ def test_bad_or_unreachable_sources_exit_2_with_one_line(args, expected):
     ({"profile": "a100-80g"}, "wanda-sp0.5"),  # c4 is its default
     ({"profile": "a100-80g", "calib_source": "news"}, "wanda-sp0.5-calib-news"),
     ({"method": "magnitude", "calib_source": "wiki"}, "magnitude-sp0.5"),  # no calibration to name
+    ({"method": "sparsegpt"}, "sparsegpt-sp0.5"),  # cpu-2c gives SparseGPT 128 windows
+    ({"method": "sparsegpt", "calib_samples": 128, "calib_seqlen": 512}, "sparsegpt-sp0.5"),
+    ({"method": "sparsegpt", "calib_samples": 16}, "sparsegpt-sp0.5-calib16x512-seeds0-1-2"),
+    ({"method": "sparsegpt", "seed": 1}, "sparsegpt-sp0.5-calib128x512-seed1"),
 ])
 def test_the_slug_names_a_source_that_is_not_the_profiles_default(online, request_args, slug):
     assert plan(RunRequest(**{"method": "wanda", **request_args})).method.slug() == slug
+
+
+def test_a_profile_gives_a_method_its_own_calibration_size(online):
+    _method, calibration, _seeds = planned_seeds(RunRequest(method="sparsegpt"), PROFILES.get("cpu-2c"))
+    assert (calibration.samples, calibration.seqlen) == (128, 512)
+    _method, calibration, _seeds = planned_seeds(RunRequest(method="wanda"), PROFILES.get("cpu-2c"))
+    assert (calibration.samples, calibration.seqlen) == (16, 512)
 
 
 def test_the_result_records_the_source(tiny_llama_dir, tmp_path, monkeypatch):
