@@ -61,6 +61,7 @@ bench: venv $(XC_STAMP)
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_embed
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_free_embedding
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit_paper
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_crosscheck --python $(XC_VENV)/bin/python
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_calibration
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_site
