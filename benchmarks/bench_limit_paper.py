@@ -62,7 +62,7 @@ def paper_table(dims: range, settings: PaperSettings, start: int) -> None:
               help="the paper's step cap; lower it to bound the time (rows it binds say capped)")
 @click.option("--start-n", default=11, show_default=True, type=click.IntRange(min=3),
               help="the first dimension's first n (each next d starts at the last critical n)")
-@click.option("--max-scores", default=3e9, show_default=True, help="the construction's cost cap per n")
+@click.option("--max-scores", default=3e8, show_default=True, help="the construction's cost cap per n")
 @click.option("--skip-paper", is_flag=True, help="only the construction's table")
 def main(min_dims: int, max_dims: int, max_steps: int, start_n: int, max_scores: float, skip_paper: bool) -> None:
     with one_thread():  # a shared 2-core machine: every timing here is one torch thread

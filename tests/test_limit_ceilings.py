@@ -131,6 +131,7 @@ def test_ceiling_tasks_write_results_that_validate_and_tampering_is_caught(tmp_p
     assert (point.protocol, point.d, point.k, point.seed, point.critical_n, point.steps) == ("paper", 4, 2, 42, 7, 70)
     assert paper.main_score == 7 and paper.metrics["sweep_max_n_d4"] == 7 and point.capped  # n = 12 hit the cap
     assert check_root(tmp_path).findings == []
+    site_shows_both_protocols_and_the_construction(tmp_path)
 
     data = json.loads((folder / "limit_storage_ceiling.json").read_text())
     data["ceilings"][1]["critical_n"] += 1
@@ -142,3 +143,27 @@ def test_ceiling_tasks_write_results_that_validate_and_tampering_is_caught(tmp_p
     save_result(paper.model_copy(update={"ceilings": [point.model_copy(update={"precision": "int8"})]}),
                 folder / "limit_free_embedding_paper.json")
     assert any("optimised vectors are float32" in f.message for f in check_root(tmp_path).findings)
+
+
+def site_shows_both_protocols_and_the_construction(submissions):
+    """The LIMIT page: the chart draws the paper protocol's point and a labelled diamond per precision beside
+    the paper's fit, and a table per protocol lists the points."""
+    from bench.report import ceiling_points, load_table
+    from bench.site.build import build
+    from bench.site.charts import limit_chart, render
+
+    table = load_table(submissions)
+    points = ceiling_points(table)
+    assert sorted(points["protocol"].unique()) == ["construction", "paper"] and len(points) == 7
+    assert list(points[points["protocol"] == "construction"]["precision"]) == ORDER[:3] + ["bfloat16"] + ORDER[3:]
+    rendered = render(limit_chart(table))
+    series = {row.get("series") for name in rendered.spec["datasets"] for row in rendered.spec["datasets"][name]}
+    assert {"bench: paper's protocol", "LIMIT paper's fit"} <= series
+    labels = [row["text"] for name in rendered.spec["datasets"] for row in rendered.spec["datasets"][name]
+              if "text" in row]
+    assert "float64, k=2 (cap)" in labels and "float32, k=2 (cap)" in labels and "binary, k=2" in labels
+    out = submissions.parent / "site"
+    build(submissions, out)
+    page = (out / "limit.html").read_text()
+    assert "The paper&#39;s protocol: critical n by dimension" in page or "The paper's protocol" in page
+    assert "The construction: critical n by storage precision" in page and "bfloat16" in page
