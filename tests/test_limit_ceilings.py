@@ -4,9 +4,11 @@ precision, and the typed points their result files carry."""
 import itertools
 import json
 import math
+import re
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from bench import BenchError
 from bench.backends import limit_construction as construction
@@ -15,6 +17,7 @@ from bench.backends.limit_construction import PRECISIONS, angles, ceiling, docum
 from bench.backends import limit_paper
 from bench.backends.limit_paper import PaperSettings, Trial, infonce_gradients, one_thread, paper_search, paper_trial
 from bench.backends.limit_protocols import PROTOCOLS
+from bench.cli import cli
 from bench.runner import RunRequest, run
 from bench.schema import load_result, save_result
 from bench.validate import check_root
@@ -132,6 +135,8 @@ def test_ceiling_tasks_write_results_that_validate_and_tampering_is_caught(tmp_p
     assert paper.main_score == 7 and paper.metrics["sweep_max_n_d4"] == 7 and point.capped  # n = 12 hit the cap
     assert check_root(tmp_path).findings == []
     site_shows_both_protocols_and_the_construction(tmp_path)
+    printed = CliRunner().invoke(cli, ["report", "--suite", "limit", "--submissions", str(tmp_path)]).output
+    assert "LIMIT ceilings by protocol" in printed and re.search(r"construction +bfloat16 +2 +4 ", printed)
 
     data = json.loads((folder / "limit_storage_ceiling.json").read_text())
     data["ceilings"][1]["critical_n"] += 1
