@@ -147,7 +147,7 @@ def test_ceiling_tasks_write_results_that_validate_and_tampering_is_caught(tmp_p
     assert any("ceilings.6: repeats the point" in m for m in messages)
     save_result(paper.model_copy(update={"ceilings": [point.model_copy(update={"precision": "int8"})]}),
                 folder / "limit_free_embedding_paper.json")
-    assert any("optimised vectors are float32" in f.message for f in check_root(tmp_path).findings)
+    assert any("optimises float32 vectors" in f.message for f in check_root(tmp_path).findings)
 
 
 def site_shows_both_protocols_and_the_construction(submissions):
