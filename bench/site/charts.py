@@ -182,7 +182,8 @@ def _best_found(table: pd.DataFrame) -> pd.DataFrame:
     found = view.melt(id_vars="d", value_vars=[c for c in view.columns if c not in ("d", "seconds")],
                       var_name="constraint", value_name="critical_n").dropna()
     order = {c: i for i, c in enumerate(CONSTRAINTS)}
-    found = found.sort_values("constraint", key=lambda c: c.map(lambda name: order.get(name, len(order))), kind="stable")
+    found = found.sort_values("constraint", kind="stable",
+                              key=lambda column: column.map(lambda name: order.get(name, len(order))))
     return found.assign(series="bench: " + found["constraint"].map(lambda c: CONSTRAINTS.get(c, c)))
 
 
