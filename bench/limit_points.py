@@ -35,12 +35,17 @@ def metric_name(point: CeilingPoint) -> str:
     return f"critical_n_d{point.d}_k{point.k}_{point.precision}"
 
 
-def ceiling_problems(ceilings: list[CeilingPoint], metrics: dict[str, float]) -> list[tuple[str, str]]:
-    """(field, message) for every point that disagrees with the result's metrics, repeats, or breaks its
-    protocol's rules."""
+def ceiling_problems(ceilings: list[CeilingPoint], metrics: dict[str, float], task_protocol: str | None
+                     ) -> list[tuple[str, str]]:
+    """(field, message) for every point that disagrees with the result's metrics, repeats, breaks its
+    protocol's rules, or is not of `task_protocol` (the protocol bench's own task runs; "": a task that runs
+    none, None: a task bench does not know)."""
     problems, seen = [], set()
     for index, point in enumerate(ceilings):
         where = f"ceilings.{index}"
+        if task_protocol is not None and point.protocol != task_protocol:
+            problems.append((f"{where}.protocol", f"{point.protocol!r}, but the task runs "
+                                                  f"{task_protocol or 'no ceiling protocol'}"))
         key = (point.protocol, point.precision, point.k, point.d)
         if key in seen:
             problems.append((where, f"repeats the point for protocol {point.protocol}, {point.precision}, "

@@ -148,6 +148,10 @@ def test_ceiling_tasks_write_results_that_validate_and_tampering_is_caught(tmp_p
     save_result(paper.model_copy(update={"ceilings": [point.model_copy(update={"precision": "int8"})]}),
                 folder / "limit_free_embedding_paper.json")
     assert any("optimises float32 vectors" in f.message for f in check_root(tmp_path).findings)
+    save_result(paper.model_copy(update={"ceilings": [point.model_copy(update={"protocol": "best_found"})]}),
+                folder / "limit_free_embedding_paper.json")
+    assert any(f.field == "ceilings.0.protocol" and f.message == "'best_found', but the task runs paper"
+               for f in check_root(tmp_path).findings)
 
 
 def site_shows_both_protocols_and_the_construction(submissions):
