@@ -243,7 +243,7 @@ def fitted_curve(table: pd.DataFrame) -> str:
 
 
 def ceiling_points(table: pd.DataFrame) -> pd.DataFrame:
-    """Every LIMIT ceiling point (`RunResult.ceilings`: paper protocol, construction) of the table's results, one
+    """Every LIMIT ceiling point (`RunResult.ceilings`: every protocol's) of the table's results, one
     row each with its task, by protocol, k, d and precision (most bits first); a point that several results
     repeat (other profiles) once, the last. Empty without any."""
     if table.empty or "ceilings" not in table:
