@@ -61,6 +61,7 @@ bench: venv $(XC_STAMP)
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_embed
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_free_embedding
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_limit_paper
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_crosscheck --python $(XC_VENV)/bin/python
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_calibration
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_site
@@ -85,7 +86,7 @@ submissions: venv
 	for variant in $(SEED_LLM_VARIANTS); do \
 	  $(SEED_RUN) --model smollm2-135m --suite kick $$variant || failed=1; done; exit $${failed:-0}
 	$(SEED_RUN) --model minilm-l6 --method magnitude --sparsity 0.5 --tasks limit_small,limit --embed $(VECTORS)
-	$(SEED_RUN) --method dense --tasks limit_free_embedding
+	$(SEED_RUN) --method dense --tasks limit_free_embedding,limit_free_embedding_paper,limit_storage_ceiling
 	$(OFFLINE) $(BIN)/bench validate submissions
 
 clean:

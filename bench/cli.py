@@ -226,8 +226,9 @@ def submit(run_dir: Path, submissions: Path, force: bool) -> None:
 @click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
 def report(suite: str, submissions: Path) -> None:
     """Retained % of every compressed variant on a suite's tasks (kick: with the open - closed gap;
-    limit: with the free-embedding critical-n table)."""
-    from bench.report import FREE_EMBEDDING, ceiling_view, fitted_curve, format_view, load_table, suite_view
+    limit: with the free-embedding critical-n table and the ceilings by protocol)."""
+    from bench.report import (FREE_EMBEDDING, ceiling_points, ceiling_view, fitted_curve, format_view, load_table,
+                              suite_view)
     from bench.taskspec import SUITES
 
     tasks = SUITES.get(suite).tasks
@@ -238,6 +239,10 @@ def report(suite: str, submissions: Path) -> None:
     if ceiling is not None and not ceiling.empty:
         click.echo(f"\nfree-embedding critical n by dimension d ({fitted_curve(table)}):")
         click.echo(ceiling.to_string(index=False, float_format=lambda v: f"{v:.0f}"))
+    points = ceiling_points(table) if table is not None and FREE_EMBEDDING in tasks else None
+    if points is not None and not points.empty:  # the paper's protocol and the construction per storage precision
+        click.echo("\nLIMIT ceilings by protocol (capped: a cost cap stopped the search, a lower bound):")
+        click.echo(points.drop(columns="task").to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
 
 @cli.group()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
+from bench.limit_points import PRECISION_ORDER
 from bench.schema import RunResult
 from bench.validate import check_root
 
@@ -29,7 +30,7 @@ EXTRA_RETAINED = ["retained_std", "retained_low", "retained_high"]
 # The dense parent is the fp16 baseline every storage format is measured against.
 # What else a row of `load_table` carries: the result file's path relative to the submissions root among them.
 ROW_EXTRAS = ["score_low", "score_high", "model_notes", "limited", "metrics", "calibration", "model_bytes", "index_bytes", "query_ms",
-              "eval_seconds", "method_name", "method_params", "items_file", "path"]
+              "eval_seconds", "method_name", "method_params", "items_file", "ceilings", "path"]
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
 
@@ -84,6 +85,7 @@ def result_row(result: RunResult) -> dict[str, object]:
         "method_name": result.method.name,
         "method_params": result.method.params,
         "items_file": result.items.file if result.items else None,
+        "ceilings": [point.model_dump() for point in result.ceilings],
     }
 
 
@@ -238,3 +240,18 @@ def fitted_curve(table: pd.DataFrame) -> str:
     if not terms:
         return ""
     return "n = " + " + ".join(f"{value:.4g}" + (f" d^{power}" if power else "") for power, value in sorted(terms))
+
+
+def ceiling_points(table: pd.DataFrame) -> pd.DataFrame:
+    """Every LIMIT ceiling point (`RunResult.ceilings`: every protocol's) of the table's results, one
+    row each with its task, by protocol, k, d and precision (most bits first); a point that several results
+    repeat (other profiles) once, the last. Empty without any."""
+    if table.empty or "ceilings" not in table:
+        return pd.DataFrame()
+    rows = [{**point, "task": task} for task, points in zip(table["task"], table["ceilings"])
+            if isinstance(points, list) for point in points]
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows).drop_duplicates(["protocol", "precision", "k", "d"], keep="last")
+    frame["rank"] = frame["precision"].map(PRECISION_ORDER.index)
+    return frame.sort_values(["protocol", "k", "d", "rank"]).drop(columns="rank").reset_index(drop=True)

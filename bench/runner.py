@@ -261,7 +261,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                               splits=outcome.splits, subsets=outcome.subsets),
                 profile=p.profile.name, hardware=hardware_seen(),
                 main_metric=spec.main_metric, higher_is_better=spec.higher_is_better,
-                main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics,
+                main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics, ceilings=outcome.ceilings,
                 dense_reference=DenseReference(
                     main_score=reference.main_score,
                     path=str(paths_for(Path(), reference)),  # relative to the submissions root

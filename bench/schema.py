@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from bench.files import write_json_atomic
+from bench.limit_points import CeilingPoint
 from bench.run_config import RunConfig, rerun_command
 from bench.safe_json import check_json, read_capped_text
 from bench.strict import Scalar, Strict
@@ -202,7 +203,8 @@ class RunResult(Strict):
     spread: Spread | None = None
     config: RunConfig  # everything that changes the score (bench.run_config)
     config_hash: str  # sha256 of `config`: resume reuses a result only when it equals the run's own
-    items: ItemsRef | None = None  # None only for a task without items (limit_free_embedding)
+    items: ItemsRef | None = None  # None only for a task without items (the LIMIT ceiling tasks)
+    ceilings: list[CeilingPoint] = Field(default_factory=list)  # LIMIT critical n per (protocol, precision, k, d)
     score_interval: Interval | None = None  # of main_score, over the items
     retained_interval: Interval | None = None  # of `retained` (a fraction), paired with the dense parent's items
 

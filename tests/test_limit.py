@@ -184,6 +184,9 @@ def test_limit_suite_end_to_end_on_a_tiny_encoder_bm25_and_free_embeddings(tiny_
     free = load_result(tmp_path / "free-embedding/dense/cpu-2c/limit_free_embedding.json")
     assert free.metrics["critical_n_d2"] == 3 and free.main_score == 3 and free.task.n_items == 1
     assert {"critical_n_d2_int8", "critical_n_d2_binary", "kept_binary"} <= set(free.metrics)
+    assert [(p.protocol, p.precision, p.d, p.critical_n) for p in free.ceilings] == [
+        ("best_found", "float32", 2, 3), ("best_found", "int8", 2, free.metrics["critical_n_d2_int8"]),
+        ("best_found", "binary", 2, free.metrics["critical_n_d2_binary"])]
     (searches,) = (tmp_path / "cache" / "free_embedding").glob("*.json")  # kept per search, for resuming
     assert json.loads(searches.read_text())["float:2"]["n"] == 3
     from bench.validate import check_root

@@ -10,6 +10,7 @@ from typing import Iterator
 from bench import BenchError
 from bench.assets import LoadedModel
 from bench.items import Items
+from bench.limit_points import CeilingPoint
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.taskspec import TaskSpec
@@ -23,7 +24,8 @@ class TaskOutcome:
     # mteb: the splits and hf subsets every metric is averaged over (the MTEB leaderboard's aggregation)
     splits: list[str] = field(default_factory=list)
     subsets: list[str] = field(default_factory=list)
-    items: Items | None = None  # per-item outputs (bench.items); None only for limit_free_embedding
+    items: Items | None = None  # per-item outputs (bench.items); None only for the LIMIT ceiling tasks
+    ceilings: list[CeilingPoint] = field(default_factory=list)  # LIMIT ceiling tasks: their critical-n points
 
 
 @contextmanager
@@ -45,7 +47,7 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     if spec.backend == "lm_eval":
         from bench.backends.lm_eval import evaluate as run
     elif spec.backend == "limit":
-        from bench.backends.limit import evaluate as run
+        from bench.backends.limit_protocols import evaluate as run
     else:
         from bench.backends.mteb import evaluate as run
     return run(spec, model, data, profile, limit)

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from bench.assets import LoadedModel, cache_dir
 from bench.backends import TaskOutcome
+from bench.limit_points import CeilingPoint, metric_name
 from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.registry import Registry
@@ -50,6 +51,8 @@ CONSTRAINTS.add("int8", lambda unit: torch.round((unit + 1) * 127.5) / 127.5 - 1
 # Truncation to ceil(d/2) dimensions is the float problem at ceil(d/2): `evaluate` reads it off the
 # float table instead of optimising the same thing twice.
 TRUNCATE_HALF = "truncate_half"
+# The storage precision of each constraint, as the result's ceiling points name it (int8: a fixed grid).
+STORED_AS = {"float": "float32", "int8": "int8", "binary": "binary"}
 # Scores computed at once (4 bytes each): 2 MB, one core's L2 cache on the machines we target.
 CACHE_FLOATS = 2**19
 
@@ -276,7 +279,11 @@ def evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profil
     if len(dims_run) >= 2:
         for power, coefficient in enumerate(polynomial_fit(dims_run, [found["float"][d] for d in dims_run])):
             metrics[f"fit_d{power}"] = coefficient
-    return TaskOutcome(metrics=metrics, n_items=len(rows), engine_version=f"torch {torch.__version__}")
+    points = [CeilingPoint(protocol="best_found", precision=STORED_AS[name], k=settings["k"], d=d, critical_n=n,
+                           seconds=done[f"{name}:{d}"]["seconds"], seed=settings["seed"])
+              for name, table in found.items() if name in STORED_AS for d, n in table.items()]
+    metrics.update({metric_name(point): point.critical_n for point in points})
+    return TaskOutcome(metrics=metrics, n_items=len(rows), engine_version=f"torch {torch.__version__}", ceilings=points)
 
 
 def _settings_hash(spec: TaskSpec, data: TaskData, settings: dict) -> str:

@@ -86,3 +86,9 @@ def _likes(name: str, items: list[str]) -> str:
 def free_embedding_grid(min_dims: int, max_dims: int) -> dict[str, Rows]:
     """The dimensions whose critical n the free-embedding experiment searches, one row each."""
     return {"test": [{"dims": d} for d in range(min_dims, max_dims + 1)]}
+
+
+@RECIPES.register("limit_construction_grid")
+def limit_construction_grid(ks: list[int]) -> dict[str, Rows]:
+    """The k (documents per query; d = 2k) whose constructive ceiling is measured, one row each."""
+    return {"test": [{"k": k} for k in ks]}

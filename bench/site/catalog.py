@@ -8,15 +8,16 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report import SPREAD_SUFFIX, calibration_view, ceiling_view, fitted_curve, suite_view
+from bench.report import SPREAD_SUFFIX, calibration_view, ceiling_points, ceiling_view, fitted_curve, suite_view
 from bench.schema import model_dirname
 from bench.site.columns import (FACTS, VARIANT, Column, family_page, index_columns, present, result_columns,
                                 result_links, retained, task_page)
+from bench.site.charts import limit_paper_fit
 from bench.site.figures import figure
 from bench.site.pages import Page, Section
 from bench.site.tables import SiteTable, frame_rows, number
 from bench.site.views import index_view, pareto_view, suites_with_results
-from bench.taskspec import SUITES
+from bench.taskspec import SUITES, TASKS
 
 
 def _sources(table: pd.DataFrame, keys: list[str]) -> dict[tuple, list[tuple[str, str]]]:
@@ -131,8 +132,9 @@ def pareto_page(out: Path, table: pd.DataFrame, profile: str) -> Page:
 def limit_page(out: Path, table: pd.DataFrame) -> Page:
     ceiling = ceiling_view(table)
     sections = []
-    chart = figure(out, "limit", "ceiling", "Critical n against d: bench's free-embedding points beside the "
-                   "paper's published fit.", "limit_chart", table)
+    chart = figure(out, "limit", "ceiling", "Critical n against d: bench's free-embedding search and the paper's "
+                   "protocol beside the paper's published fit; diamonds: the construction's ceiling per storage "
+                   "precision.", "limit_chart", table)
     if chart:
         sections.append(Section(figure=chart))
     if len(ceiling):
@@ -140,13 +142,44 @@ def limit_page(out: Path, table: pd.DataFrame) -> Page:
         columns = [Column(c, c, number("%.0f"), numeric=True) for c in ceiling.columns]
         sections.append(Section(table=SiteTable("ceiling", "Free-embedding ceiling: critical n by dimension", columns,
                                                 rows, f"Fit: {fitted_curve(table) or 'none recorded'}.")))
+    points = ceiling_points(table)
+    for protocol in ("paper", "construction"):
+        rows = points[points["protocol"] == protocol] if len(points) else points
+        if len(rows):
+            sections.append(Section(table=_ceiling_table(protocol, rows)))
     suites = suites_with_results(table)
-    tasks = [t for name in ("limit", "limit-patterns") for t in suites.get(name, []) if t != "limit_free_embedding"]
+    tasks = [t for name in ("limit", "limit-patterns") for t in suites.get(name, [])
+             if TASKS.get(t).backend != "limit"]  # the ceiling tasks have their own chart and tables
     records = result_records(table[table["task"].isin(tasks)].sort_values(["task", "model", "method"]))
     paged = SiteTable("compressed", "Compressed embeddings on LIMIT and its patterns", result_columns(records),
                       records) if tasks else None
     return Page("limit", "LIMIT", "Free embeddings show how many documents d dimensions can serve; compressed "
                 "encoders and vectors show how much of that a compression keeps.", sections, paged)
+
+
+CEILING_TABLES = {
+    "paper": ("paper-protocol", "The paper's protocol: critical n by dimension",
+              ["d", "k", "critical_n", "paper_fit", "steps", "seed", "capped", "seconds"],
+              "Random unit vectors, Adam at 0.01, full-batch InfoNCE at temperature 0.1, renormalised every step, "
+              "early stopping (1000 steps, 1e-5), n searched by galloping, bisection and a sweep. Paper fit: the "
+              "paper's published polynomial at d. Steps: of the run that solved the critical n."),
+    "construction": ("storage-precision", "The construction: critical n by storage precision",
+                     ["precision", "k", "d", "critical_n", "capped", "seconds"],
+                     "Documents on the trigonometric moment curve in d = 2k dimensions, one query per k-subset from "
+                     "the polynomial that vanishes on it: the largest n at which every k-subset is returned exactly "
+                     "with the vectors stored in that format."),
+}
+LABELS = {"critical_n": "critical n", "paper_fit": "paper's fit", "capped": "lower bound (a cost cap stopped it)"}
+
+
+def _ceiling_table(protocol: str, points: pd.DataFrame) -> SiteTable:
+    name, title, keys, intro = CEILING_TABLES[protocol]
+    rows = frame_rows(points.assign(paper_fit=points["d"].map(limit_paper_fit),
+                                    capped=points["capped"].map({True: "yes", False: ""})))
+    forms = {"paper_fit": "%.1f", "seconds": "%.0f"}
+    columns = [Column(key, LABELS.get(key, key), filter=True) if key in ("precision", "capped") else
+               Column(key, LABELS.get(key, key), number(forms.get(key, "%d")), numeric=True) for key in keys]
+    return SiteTable(name, title, columns, rows, intro)
 
 
 def calibration_page(table: pd.DataFrame) -> Page | None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
-from bench.report import ceiling_view, fitted_curve, suite_view
+from bench.report import ceiling_points, ceiling_view, fitted_curve, suite_view
 from bench.site.chart_style import Axis, Chart, HEIGHT, WIDTH, finish, label_layer, place_labels, scale
 from bench.site.pareto import COST_TITLES, pareto_chart, pareto_frontier
 
@@ -166,6 +166,7 @@ def bits_chart(table: pd.DataFrame, family: str, task: str | None = None,
 PAPER_FIT = (-10.5322, 4.0309, 0.0520, 0.0037)
 PAPER_SERIES = "LIMIT paper's fit"
 CONSTRAINTS = {"float": "free vectors", "int8": "8-bit grid", "binary": "binary", "truncate_half": "half the dims"}
+PAPER_PROTOCOL = "bench: paper's protocol"
 
 
 def limit_paper_fit(d: float) -> float:
@@ -173,31 +174,56 @@ def limit_paper_fit(d: float) -> float:
     return sum(coefficient * d**power for power, coefficient in enumerate(PAPER_FIT))
 
 
-def limit_chart(table: pd.DataFrame) -> Chart | None:
-    """The free-embedding critical n against d: bench's best found (free vectors and each constraint) beside
-    the LIMIT paper's published fit, on a log axis (the fit is drawn where it is positive)."""
+def _best_found(table: pd.DataFrame) -> pd.DataFrame:
+    """bench's own search (the latest limit_free_embedding result): d, critical_n, series; one row per point."""
     view = ceiling_view(table) if len(table) else pd.DataFrame()
     if view.empty:
-        return None
+        return pd.DataFrame(columns=["d", "critical_n", "series"])
     found = view.melt(id_vars="d", value_vars=[c for c in view.columns if c not in ("d", "seconds")],
                       var_name="constraint", value_name="critical_n").dropna()
-    found = found[found["critical_n"] > 0]
-    if found.empty:
+    order = {c: i for i, c in enumerate(CONSTRAINTS)}
+    found = found.sort_values("constraint", kind="stable",
+                              key=lambda column: column.map(lambda name: order.get(name, len(order))))
+    return found.assign(series="bench: " + found["constraint"].map(lambda c: CONSTRAINTS.get(c, c)))
+
+
+def limit_chart(table: pd.DataFrame) -> Chart | None:
+    """Critical n against d on a log axis: bench's best found (free vectors and each constraint) and the paper's
+    protocol as bench runs it, beside the LIMIT paper's published fit (drawn where it is positive), with the
+    construction's ceiling per storage precision as labelled points at d = 2k."""
+    points = ceiling_points(table) if len(table) else pd.DataFrame()
+    paper_runs = points[points["protocol"] == "paper"] if len(points) else points
+    built = points[points["protocol"] == "construction"] if len(points) else points
+    curves = pd.concat([_best_found(table), paper_runs.assign(series=PAPER_PROTOCOL)[["d", "critical_n", "series"]]
+                        if len(paper_runs) else None])
+    curves = curves[curves["critical_n"] > 0]
+    if curves.empty and built.empty:
         return None
-    known_first = sorted(found["constraint"].unique(), key=lambda c: (list(CONSTRAINTS).index(c)
-                                                                      if c in CONSTRAINTS else len(CONSTRAINTS), c))
-    found["series"] = "bench: " + found["constraint"].map(lambda c: CONSTRAINTS.get(c, c))
-    grid = np.arange(found["d"].min(), found["d"].max() + 0.25, 0.5)
+    ds = pd.concat([curves["d"], built["d"] if len(built) else None]).astype(float)
+    ns = pd.concat([curves["critical_n"], built["critical_n"] if len(built) else None]).astype(float)
+    grid = np.arange(ds.min(), ds.max() + 0.25, 0.5)
     paper = pd.DataFrame({"d": grid, "critical_n": [limit_paper_fit(d) for d in grid], "series": PAPER_SERIES})
     paper = paper[paper["critical_n"] > 0]
-    x_enc = alt.X("d:Q", title="embedding dimension d", scale=alt.Scale(zero=False), axis=alt.Axis(tickMinStep=1))
-    y_enc = alt.Y("critical_n:Q", title="critical n (documents, log scale)", scale=alt.Scale(type="log"))
-    color = alt.Color("series:N", title=None,
-                      sort=[f"bench: {CONSTRAINTS.get(c, c)}" for c in known_first] + [PAPER_SERIES])
-    bench_lines = alt.Chart(found).mark_line(point=True).encode(
-        x_enc, y_enc, color, tooltip=["series:N", "d:Q", "critical_n:Q"])
-    paper_line = alt.Chart(paper).mark_line(strokeDash=[6, 3], strokeWidth=2).encode(x_enc, y_enc, color)
+    x_axis = Axis(ds.min() - 0.5, ds.max() + 0.5, WIDTH, "embedding dimension d")
+    span = pd.concat([ns, paper["critical_n"]])
+    y_axis = Axis(max(1.0, span.min() / 1.5), span.max() * 1.5, HEIGHT, "critical n (documents, log scale)", log=True,
+                  downwards=True)
+    x_enc = alt.X("d:Q", title=x_axis.title, scale=scale(x_axis), axis=alt.Axis(tickMinStep=1))
+    y_enc = alt.Y("critical_n:Q", title=y_axis.title, scale=scale(y_axis))
+    color = alt.Color("series:N", title=None, sort=list(dict.fromkeys(curves["series"])) + [PAPER_SERIES])
+    layers = [alt.Chart(curves).mark_line(point=True).encode(x_enc, y_enc, color,
+                                                             tooltip=["series:N", "d:Q", "critical_n:Q"]),
+              alt.Chart(paper).mark_line(strokeDash=[6, 3], strokeWidth=2).encode(x_enc, y_enc, color)]
+    if len(built):
+        built = built.assign(label=[f"{p}, k={k}" + (" (cap)" if capped else "")
+                                    for p, k, capped in zip(built["precision"], built["k"], built["capped"])])
+        layers.append(alt.Chart(built[["d", "critical_n", "precision", "k", "capped", "label"]]).mark_point(
+            shape="diamond", filled=True, size=70, color="#333").encode(
+            x_enc, y_enc, tooltip=["label:N", "d:Q", "critical_n:Q", "capped:N"]))
+        labels = place_labels(list(zip(built["d"], built["critical_n"], built["label"])), x_axis, y_axis)
+        layers.append(label_layer(labels, x_axis, y_axis))
     fit = fitted_curve(table)
-    subtitle = ["paper: n = -10.5322 + 4.0309 d + 0.0520 d^2 + 0.0037 d^3"] + ([f"bench's fit: {fit}"] if fit else [])
-    return finish(alt.layer(bench_lines, paper_line), "Free-embedding ceiling: critical n against d (LIMIT)",
-                  subtitle)
+    subtitle = (["paper: n = -10.5322 + 4.0309 d + 0.0520 d^2 + 0.0037 d^3"] + ([f"bench's fit: {fit}"] if fit else [])
+                + (["diamonds: the construction, every k-subset exact when stored in that format (d = 2k); "
+                    "(cap): a lower bound"] if len(built) else []))
+    return finish(alt.layer(*layers), "LIMIT ceilings: critical n against d", subtitle)
