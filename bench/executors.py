@@ -45,10 +45,10 @@ def worker_env() -> dict[str, str]:
     return {"PYTHONPATH": path, **{name: os.environ[name] for name in WORKER_ENV if name in os.environ}}
 
 
-def connect(address: str | None = None, num_cpus: int | None = None, memory_bytes: int = 0) -> bool:
-    """Join the Ray cluster at `address`, or start one here (dashboard off; `memory_bytes`: at least one
-    cell's budget, so a profile that names a bigger machine still runs one cell at a time). Returns whether
-    Ray was started here (and is to be shut down after)."""
+def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
+    """Join the Ray cluster at `address`, or start one here (dashboard off). Started here, Ray's memory is this
+    machine's, or the largest profile budget if that is more: a profile naming a bigger machine than this one
+    still runs, one cell at a time. Returns whether Ray was started here (and is to be shut down after)."""
     try:
         import ray
     except ImportError:
@@ -60,7 +60,8 @@ def connect(address: str | None = None, num_cpus: int | None = None, memory_byte
                                    runtime_env={"env_vars": worker_env()})
     if address is None:
         machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        options.update(num_cpus=num_cpus or os.cpu_count(), _memory=max(machine, memory_bytes),
+        budget = max(int(profile.memory_gb * GIB) for _, profile in PROFILES.items())
+        options.update(num_cpus=num_cpus or os.cpu_count(), _memory=max(machine, budget),
                        _node_ip_address="127.0.0.1")
     try:
         ray.init(address=address, **options)
@@ -76,6 +77,10 @@ def demand(job: Job) -> dict[str, float]:
             "memory": float(profile.memory_gb * GIB)}
 
 
+def _amount(resource: str, value: float) -> str:
+    return f"{value / GIB:.1f} GB memory" if resource == "memory" else f"{value:g} {resource}"
+
+
 def _run_remote(job: Job) -> Outcome:
     lines: list[str] = []
     outcome = run_job(job, lines.append)
@@ -87,23 +92,21 @@ class RayExecutor:
     """Each job a Ray task; at most as many in flight as the cluster fits (the rest wait here, in order)."""
 
     def __init__(self, jobs: list[Job], log: Log, address: str | None = None, num_cpus: int | None = None) -> None:
+        self._flight: dict[Any, Job] = {}
         demands = {tuple(sorted(demand(job).items())) for job in jobs}
-        self.started_here = connect(address, num_cpus, max((int(dict(d)["memory"]) for d in demands), default=0))
+        self.started_here = connect(address, num_cpus)
         import ray
 
         self.ray, self.log = ray, log
         self._remote = ray.remote(_run_remote)
-        self._flight: dict[Any, Job] = {}
         cluster = ray.cluster_resources()
         for d in map(dict, demands):
-            short = [f"{d[r]:g} {r}" for r in d if d[r] > cluster.get(r, 0)]
-            if short:
-                have = ", ".join(f"{cluster.get(r, 0):g} {r}" for r in d)
-                message = f"a cell needs {', '.join(short)} (its profile's budget) and the Ray cluster has {have}"
-                if self.started_here:
-                    self.close()
-                    raise BenchError(message)
-                log(f"[sweep] warning: {message}; it waits until the cluster grows")
+            short = [_amount(r, d[r]) for r in d if d[r] > cluster.get(r, 0)]
+            if short:  # Ray would wait for it forever
+                have = ", ".join(_amount(r, cluster.get(r, 0)) for r in d)
+                self.close()
+                raise BenchError(f"a cell needs {', '.join(short)} (its profile's budget) and the Ray cluster "
+                                 f"has {have}")
         first = demand(jobs[0]) if jobs else {"CPU": 1.0}
         self.slots = max(1, min(int(cluster.get(r, 0) // v) for r, v in first.items() if v > 0))
 
