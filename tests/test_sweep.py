@@ -144,3 +144,15 @@ def test_the_seeded_grid_makes_the_requests_the_makefile_made_in_order(monkeypat
 
     cells = load_grid(Path(__file__).parent.parent / "grids" / "seeded.yaml")
     assert [given(cell.request(Path("submissions"))) for cell in cells] == [given(r) for r in captured]
+
+
+def test_the_readme_grid_expands_as_the_readme_says(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Sweeps"):]
+    (tmp_path / "grid.yaml").write_text(section[section.index("```yaml\n") + 8:section.index("```\n", 10)])
+    cells = load_grid(tmp_path / "grid.yaml")
+    assert len(cells) == 2 * 2 * 4 - 4 + 1  # models x methods x levels, less 360M's magnitude, plus the rtn cell
+    assert all((cell.seeds == "0,1,2,3,4") == (cell.method == "wanda") for cell in cells)
+    assert cells[-1].model_dump(exclude_defaults=True) == {"model": "minilm-l6", "method": "rtn", "bits": 4,
+                                                          "suite": "retrieval"}
+    assert [cell.pattern for cell in cells[:4]] == [None, None, None, "2:4"]
