@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import click
+
+if TYPE_CHECKING:
+    from bench.console import RunConsole
+    from bench.sweep import Executor, Job
 
 include_path_option = click.option(
     "--include-path", "include_paths", multiple=True, type=click.Path(exists=True, file_okay=False),
@@ -67,7 +71,7 @@ def sweep(grid: Path, out: Path, dry_run: bool, executor: str, address: str | No
         raise SystemExit(1)
 
 
-def _executor(kind: str, jobs: list, console: object, address: str | None, num_cpus: int | None) -> object:
+def _executor(kind: str, jobs: list[Job], console: RunConsole, address: str | None, num_cpus: int | None) -> Executor:
     from bench.executors import LocalExecutor, RayExecutor
 
     if kind == "local":
@@ -75,7 +79,7 @@ def _executor(kind: str, jobs: list, console: object, address: str | None, num_c
     return RayExecutor(jobs, console.note, address=address, num_cpus=num_cpus)
 
 
-def _run(jobs: list, console: object, make_executor: Callable[[], object]) -> int:
+def _run(jobs: list[Job], console: RunConsole, make_executor: Callable[[], Executor]) -> int:
     """The number of failed jobs; an interrupted sweep says how to resume and exits 130."""
     from bench.sweep import run_jobs
     from bench.sweep_view import SweepView
