@@ -84,6 +84,9 @@ def _run(jobs: list[Job], console: RunConsole, make_executor: Callable[[], Execu
     from bench.sweep import run_jobs
     from bench.sweep_view import SweepView
 
+    if not any(job.todo for job in jobs):
+        click.echo(f"[sweep] all {len(jobs)} jobs finished already (--force recomputes them)")
+        return 0
     with console:
         executor = make_executor()
         view = SweepView(jobs, console, executor.slots)

@@ -79,7 +79,7 @@ class GridFile(BaseModel):
 
 
 def load_grid(path: Path) -> list[Cell]:
-    """The cells of a grid file, in order; one-line errors for a file that is not a valid grid."""
+    """The cells of a grid file, in order, each once; one-line errors for a file that is not a valid grid."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
@@ -100,7 +100,7 @@ def load_grid(path: Path) -> list[Cell]:
             raise BenchError(f"{path}: cell {number} ({_row_text(row)}): {_first_error(err, Cell)}") from None
     if not cells:
         raise BenchError(f"{path}: the matrix has no cells")
-    return cells
+    return list({cell.model_dump_json(): cell for cell in cells}.values())  # a cell listed twice runs once
 
 
 def _first_error(err: ValidationError, model: type[BaseModel]) -> str:
