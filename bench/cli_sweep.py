@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
+from bench import BenchError
+
 if TYPE_CHECKING:
     from bench.console import RunConsole
     from bench.sweep import Executor, Job
@@ -48,6 +50,8 @@ def sweep(grid: Path, out: Path, dry_run: bool, executor: str, address: str | No
     from bench.grid import load_grid
     from bench.sweep import plan_jobs
 
+    if executor != "ray" and (address or num_cpus):
+        raise BenchError("--address and --num-cpus go with --executor ray")
     load_includes(include_paths)
     out = out.resolve()  # a Ray worker runs elsewhere: it gets the absolute folder
     cells = load_grid(grid)

@@ -4,6 +4,7 @@ their hardware profile (CPUs = its threads, one GPU for a CUDA profile, memory =
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def _amount(resource: str, value: float) -> str:
 
 def _run_remote(job: Job) -> Outcome:
     lines: list[str] = []
-    outcome = run_job(job, lines.append)
+    outcome = run_job(job, lambda line: lines.append(f"(ray worker {datetime.now():%H:%M:%S}) {line}"))
     outcome.lines = lines
     return outcome
 
