@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import plugins, taskspec
@@ -125,3 +126,17 @@ def test_include_path_adds_tasks_for_ls_run_and_sweep(fresh_plugins, tmp_path):
     clash = invoke("ls", "tasks", "--include-path", folder_with("clashing", "wiki_ppl"))
     assert clash.exit_code == 2 and f"task 'wiki_ppl' from include path {tmp_path / 'clashing'} is already " \
                                     "registered (from built-in)" in clash.output
+
+
+def test_a_vector_method_from_a_plugin(fresh_plugins):
+    install(fresh_plugins, "theirs", "from dataclasses import dataclass\n\nimport numpy as np\n\n"
+            "from bench.methods.embed.codecs import Codec\n\n\n@dataclass\nclass Half(Codec):\n    dims: int = 0\n\n"
+            "    def transform(self, x):\n        return x[:, :self.dims].astype(np.float16)\n",
+            {"bench.methods": {"half": "theirs:Half"}})
+    from bench.methods.embed import parse_embed
+
+    (variant,) = parse_embed("half:8")
+    codec = variant.build()
+    assert variant.slug == "half8" and codec.name == "half" and codec.dims == 8
+    assert codec.transform(np.ones((2, 16), dtype=np.float32)).shape == (2, 8)
+    assert re.search(r"^half +\(plugin theirs\) vector method \(--embed half\)", invoke("ls", "methods").output, re.M)
