@@ -62,8 +62,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     if address is None:
         machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         budget = max(int(profile.memory_gb * GIB) for _, profile in PROFILES.items())
-        options.update(num_cpus=num_cpus or os.cpu_count(), _memory=max(machine, budget),
-                       _node_ip_address="127.0.0.1")
+        options.update(num_cpus=num_cpus or os.cpu_count(), _memory=max(machine, budget))
     try:
         ray.init(address=address, **options)
     except (ConnectionError, ValueError, RuntimeError) as err:
