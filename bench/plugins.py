@@ -32,7 +32,8 @@ def load_method_plugins() -> None:
 
     for entry, origin, obj in _entries_registering("bench.methods", METHODS, CODECS):
         if isinstance(obj, type) and issubclass(obj, Method):
-            METHODS.add(obj.name, obj, origin)
+            if not (obj.name in METHODS and METHODS.get(obj.name) is obj):  # its module may have registered it
+                METHODS.add(obj.name, obj, origin)
         elif isinstance(obj, type) and issubclass(obj, Codec):
             CODECS.add(entry.name, _codec_builder(entry.name, obj), origin)
         elif not isinstance(obj, ModuleType):

@@ -106,6 +106,14 @@ def test_a_plugin_name_clash_names_both_origins(fresh_plugins):
     assert "method 'wanda' from plugin clashing is already registered (from built-in)" in result.output
 
 
+def test_a_plugin_that_fails_to_import_is_one_line(fresh_plugins):
+    install(fresh_plugins, "clashing", "import nowhere_to_be_found\n", {"bench.methods": {"x": "clashing:X"}})
+    result = invoke("ls", "methods")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "bench.methods entry point 'x' (plugin clashing, clashing:X) failed to load: ModuleNotFoundError" \
+        in result.output
+
+
 def test_include_path_adds_tasks_for_ls_run_and_sweep(fresh_plugins, tmp_path):
     def folder_with(name: str, task: str) -> Path:
         folder = tmp_path / name
