@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bench import BenchError
+from bench.cli_sweep import include_path_option, load_includes, sweep
 
 
 class BenchGroup(click.Group):
@@ -75,20 +76,21 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Where the engines' output goes (default: $BENCH_CACHE/logs/run-<time>.log).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the engines' output (warnings, progress bars) live instead.")
+@include_path_option
 def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | None, bits: int | None,
         group_size: int | None, symmetric: bool | None, damp: float | None, act_order: bool | None,
         static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
         tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
         calib_seqlen: int | None, calib_source: str | None, seed: int | None, seeds: str | None, trust_remote_code: bool,
-        log_file: Path | None,
-        verbose: bool) -> None:
+        log_file: Path | None, verbose: bool, include_paths: tuple[str, ...]) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
     from bench.assets import cache_dir
     from bench.console import RunConsole, default_log_path
     from bench.report import format_pairs
     from bench.runner import RunRequest, run_all
 
+    load_includes(include_paths)
     try:
         sweep = [{"sparsity": float(s)} for s in _split(sparsity) or []]
     except ValueError:
@@ -126,22 +128,27 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
 
 @cli.command("ls")
 @click.argument("what", type=click.Choice(["methods", "tasks", "suites", "profiles", "models"]))
-def list_entries(what: str) -> None:
-    """List registered methods, tasks, suites, profiles or default models."""
+@include_path_option
+def list_entries(what: str, include_paths: tuple[str, ...]) -> None:
+    """List registered methods (weight, then vector), tasks, suites, profiles or default models, with where
+    each came from (built-in, a plugin package, an --include-path folder)."""
     from bench.assets import MODELS
     from bench.methods import METHODS
+    from bench.methods.embed import CODECS
     from bench.profiles import PROFILES
     from bench.taskspec import SUITES, TASKS
 
+    load_includes(include_paths)
     describe = {
-        "methods": lambda: ((n, (c.__doc__ or "").strip().splitlines()[0]) for n, c in METHODS.items()),
-        "tasks": lambda: ((n, f"[{t.backend}, {t.model_kind}] {t.description}") for n, t in TASKS.items()),
-        "suites": lambda: ((n, f"{', '.join(s.tasks)}: {s.description}") for n, s in SUITES.items()),
-        "profiles": lambda: ((n, p.description) for n, p in PROFILES.items()),
-        "models": lambda: ((n, f"[{m.kind}] {m.name}") for n, m in MODELS.items()),
+        "methods": lambda: [*((n, (c.__doc__ or "").strip().splitlines()[0], METHODS) for n, c in METHODS.items()),
+                            *((n, f"vector method (--embed {n})", CODECS) for n, _ in CODECS.items())],
+        "tasks": lambda: ((n, f"[{t.backend}, {t.model_kind}] {t.description}", TASKS) for n, t in TASKS.items()),
+        "suites": lambda: ((n, f"{', '.join(s.tasks)}: {s.description}", SUITES) for n, s in SUITES.items()),
+        "profiles": lambda: ((n, p.description, PROFILES) for n, p in PROFILES.items()),
+        "models": lambda: ((n, f"[{m.kind}] {m.name}", MODELS) for n, m in MODELS.items()),
     }[what]
-    for name, text in describe():
-        click.echo(f"{name:16} {text}")
+    for name, text, registry in describe():
+        click.echo(f"{name:16} ({registry.origin(name)}) {text}")
 
 
 @cli.command()
@@ -276,3 +283,6 @@ def site_screenshot(site_dir: Path, out: Path) -> None:
     pages = {"site-index.png": "index.html", **({"site-family.png": families[0].name} if families else {})}
     for path in screenshot(site_dir, out, pages):
         click.echo(f"screenshot: {path}")
+
+
+cli.add_command(sweep)

@@ -60,6 +60,14 @@ class RunConsole:
                 self._user.write(line + "\n")
                 self._user.flush()
 
+    def note(self, line: str) -> None:
+        """A line for the log file only (with nothing captured, -v: for the terminal)."""
+        if not self.captured:
+            return self(line)
+        with self._lock:
+            self._log.write(f"{datetime.now():%H:%M:%S} {line}\n")
+            self._log.flush()
+
     def __enter__(self) -> RunConsole:
         if self.log_path is None:
             return self

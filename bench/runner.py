@@ -108,7 +108,7 @@ def plan(request: RunRequest) -> Plan:
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
-    return _execute(request, plan(request), log)
+    return execute(request, plan(request), log)
 
 
 def run_all(requests: list[RunRequest], log: Callable[[str], None] = print,
@@ -119,10 +119,10 @@ def run_all(requests: list[RunRequest], log: Callable[[str], None] = print,
     plans = [plan(request) for request in requests]
     with capture:
         return [pair for i, (request, p) in enumerate(zip(requests, plans))
-                for pair in _execute(request, p, log, force_dense=request.force and i == 0)]
+                for pair in execute(request, p, log, force_dense=request.force and i == 0)]
 
 
-def _execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dense: bool | None = None) -> list[Pair]:
+def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dense: bool | None = None) -> list[Pair]:
     activate(p.profile)
     dense = make_method("dense", {})
     dense_request = replace(request, force=request.force if force_dense is None else force_dense)
@@ -163,7 +163,7 @@ def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
     return [(spec.name, None)] + [(spec.name, v) for v in vector_variants]
 
 
-def _pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
+def pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
              data: dict[str, recipes.TaskData], log: Callable[[str], None]
              ) -> tuple[dict[Target, str], dict[Target, RunConfig], dict[Target, RunResult],
                         dict[str, list[VectorVariant | None]]]:
@@ -193,7 +193,7 @@ def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec
                dense: dict[Target, RunResult], log: Callable[[str], None]) -> dict[Target, RunResult]:
     """Several seeds: each runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
     already written there), then every target's seeds are summed up in one aggregate result file."""
-    slug_of, config_of, results, todo = _pending(request, p, ref, p.method, specs, data, log)
+    slug_of, config_of, results, todo = pending(request, p, ref, p.method, specs, data, log)
     per_seed = {}
     for seed in p.seeds if todo else []:
         method, calibration = seeded_method(request, p.profile, seed)
@@ -220,7 +220,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                  log: Callable[[str], None]) -> dict[Target, RunResult]:
     """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
     by_name = {s.name: s for s in specs}
-    slug_of, config_of, results, todo = _pending(request, p, ref, method, specs, data, log)
+    slug_of, config_of, results, todo = pending(request, p, ref, method, specs, data, log)
     if not todo:
         return results
 

@@ -6,13 +6,14 @@ import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench import BenchError
-from bench.registry import Registry, UnknownNameError
+from bench.plugins import load_task_plugins
+from bench.registry import BUILT_IN, Registry, UnknownNameError
 from bench.resources import resource_dir
 from bench.schema import Backend, ModelKind
 
@@ -81,23 +82,51 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_builtin() -> None:
-    for path in sorted(TASKS_DIR.glob("*.yaml")):
-        if path.name.startswith("_"):
-            continue  # shared defaults, only read through `include:`
-        data = load_yaml(path)
-        if "suites" in data:
-            for name, suite in data["suites"].items():
-                SUITES.add(name, SuiteSpec(name=name, **suite))
-        else:
-            spec = TaskSpec(**data)
-            TASKS.add(spec.name, spec)
-    for suite_name, suite in SUITES.items():
+def load_folder(folder: Path, origin: str = BUILT_IN) -> None:
+    """Register every task and suite in a folder of YAML (files named `_*` are only read through `include:`)."""
+    added = []
+    with TASKS.adding_from(origin), SUITES.adding_from(origin):
+        for path in sorted(Path(folder).glob("*.yaml")):
+            if path.name.startswith("_"):
+                continue
+            try:
+                data = load_yaml(path)
+                if "suites" in data:
+                    for name, suite in data["suites"].items():
+                        added.append(SUITES.add(name, SuiteSpec(name=name, **suite)))
+                else:
+                    spec = TaskSpec(**data)
+                    TASKS.add(spec.name, spec)
+            except (ValidationError, TypeError, yaml.YAMLError) as err:
+                raise BenchError(f"{path} ({origin}): not a valid task or suite: {_first_line(err)}") from None
+    for suite in added:
         for task in suite.tasks:
-            TASKS.get(task)  # a suite naming a missing task is a packaging bug: fail at import
+            TASKS.get(task)  # a suite naming a missing task: fail when it is loaded
 
 
-load_builtin()
+def _first_line(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return (str(err).splitlines() or [""])[0]
+
+
+_included: set[Path] = set()
+
+
+def load_include_paths(paths: Iterable[str | Path]) -> None:
+    """Add the tasks and suites of each folder (`--include-path`), once per folder."""
+    for path in paths:
+        folder = Path(path).resolve()
+        if folder not in _included:
+            if not folder.is_dir():
+                raise BenchError(f"--include-path {path}: not a folder")
+            _included.add(folder)
+            load_folder(folder, f"include path {path}")
+
+
+load_folder(TASKS_DIR)
+TASKS.loader = SUITES.loader = load_task_plugins  # other packages' tasks, when a name is first looked up
 
 
 def resolve_tasks(suite: str | None, tasks: list[str] | None) -> list[TaskSpec]:
