@@ -31,8 +31,11 @@ def dense(task: str, **facts: object) -> dict:
 
 
 def dataset(rendered: Rendered, field: str, value: object, layer: int | None = None) -> list[dict]:
-    """The rows whose `field` equals `value` in one layer's inline data, or in any layer's (each dataset once)."""
-    names = [rendered.spec["layer"][layer]["data"]["name"]] if layer is not None else rendered.spec["datasets"]
+    """The rows whose `field` equals `value` in one layer's data (its own, or the chart's that it shares), or in
+    any layer's (each dataset once)."""
+    spec = rendered.spec
+    names = ([spec["layer"][layer].get("data", spec.get("data"))["name"]] if layer is not None
+             else spec["datasets"])
     return [row for name in names for row in rendered.spec["datasets"][name] if row.get(field) == value]
 
 

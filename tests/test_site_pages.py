@@ -105,7 +105,8 @@ def test_each_chart_gets_its_figure_caption_and_spec_download(site, tmp_path, mo
     fake = SimpleNamespace(**{n: chart(n) for n in ("kick_chart", "sparsity_chart", "bits_chart", "pareto_chart",
                                                     "limit_chart")},
                            render=lambda c: SimpleNamespace(svg=f'<svg class="marks-{c}"><text>&lt;b&gt;</text></svg>',
-                                                            spec={"mark": c}))
+                                                            spec={"mark": c}),
+                           to_spec=lambda c: {"mark": c, "title": "</script><b>&"})
     monkeypatch.setattr(figures, "charts", fake)
     build(site.parent / "subs", tmp_path)
     assert set(called) == {"kick_chart", "sparsity_chart", "bits_chart", "pareto_chart", "limit_chart"}
@@ -113,17 +114,28 @@ def test_each_chart_gets_its_figure_caption_and_spec_download(site, tmp_path, mo
     assert '<svg class="marks-kick_chart"><text>&lt;b&gt;</text></svg>' in kick  # our SVG, not escaped again
     assert 'href="suite-kick.kick.vl.json"' in kick and "<figcaption" in kick
     assert json.loads((tmp_path / "suite-kick.kick.vl.json").read_text()) == {"mark": "kick_chart"}
-    family = (tmp_path / "family-org__alpha.html").read_text()
-    assert "marks-sparsity_chart" in family and "marks-bits_chart" in family
+    assert "vega.min.js" not in kick  # static charts only: no chart scripts to load
     assert "marks-pareto_chart" in (tmp_path / "pareto-cpu-2c.html").read_text()
     assert "marks-limit_chart" in (tmp_path / "limit.html").read_text()
+    # The family charts go to the browser: their specs inline, where no text can close the <script> element.
+    family = (tmp_path / "family-org__alpha.html").read_text()
+    inline = re.findall(r'<script type="application/json">(.*?)</script>', family, re.S)
+    assert [json.loads(text)["mark"] for text in inline] == ["sparsity_chart", "bits_chart"]
+    assert json.loads(inline[0])["title"] == "</script><b>&" and "<" not in inline[0] and "&" not in inline[0]
+    assert json.loads((tmp_path / "family-org__alpha.bits.vl.json").read_text())["mark"] == "bits_chart"
+    assert "<svg" not in family and 'src="vendor/vega-embed.min.js"' in family and "<noscript>" in family
 
 
 def test_the_charts_render_with_marks_on_their_pages(site):
-    """The real charts (altair + vl-convert) on the built pages: each figure is an SVG with drawn marks."""
-    for page in ("family-org__alpha.html", "pareto-cpu-2c.html"):  # kick_chart: tests/test_charts.py
-        found = re.findall(r"<figure.*?</figure>", (site / page).read_text(), re.S)
-        assert found and all("<svg" in f and f.count("<path") >= 3 for f in found), page
+    """The real static charts (altair + vl-convert) are SVGs with drawn marks; the family pages carry real
+    Vega-Lite specs with one point per result and its dense parent (their drawing: tests/test_site_browser.py)."""
+    found = re.findall(r"<figure.*?</figure>", (site / "pareto-cpu-2c.html").read_text(), re.S)
+    assert found and all("<svg" in f and f.count("<path") >= 3 for f in found)
+    family = (site / "family-org__alpha.html").read_text()
+    specs = [json.loads(t) for t in re.findall(r'<script type="application/json">(.*?)</script>', family, re.S)]
+    assert [spec["$schema"].rsplit("/", 1)[-1] for spec in specs] == ["v6.4.1.json"] * 2  # the vendored vega-lite
+    table = json.loads((site / "family-org__alpha.task-wiki_ppl.json").read_text())
+    assert {p["method"] for p in specs[1]["datasets"]["points"]} == {r["method"] for r in table}
 
 
 def test_the_methods_page_lists_the_registry_with_papers_and_params(site):

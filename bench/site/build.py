@@ -19,7 +19,8 @@ from bench.site.columns import RESULTS
 from bench.site.pages import Page, environment, write_page
 from bench.site.views import annotate, suites_with_results
 
-STATIC = ("site.css", "table.js")
+STATIC = ("site.css", "table.js", "charts.js")
+VENDOR = "vendor"  # vega, vega-lite and vega-embed with their licences (site/static/vendor/README.md)
 
 
 def copy_results(submissions: Path, out: Path, table: pd.DataFrame) -> None:
@@ -61,8 +62,10 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
              else pd.DataFrame(columns=[*COLUMNS, *EXTRA_RETAINED, *ROW_EXTRAS]))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    static = resource_dir("site") / "static"
     for name in STATIC:
-        shutil.copyfile(resource_dir("site") / "static" / name, out / name)
+        shutil.copyfile(static / name, out / name)
+    shutil.copytree(static / VENDOR, out / VENDOR, dirs_exist_ok=True)
     env, nav = environment(), _nav(table)
     write_page(env, out, Page("methods", "Methods"), nav, "methods.html.j2", **methods_context())
     write_page(env, out, Page("methodology", "Methodology"), nav, "methodology.html.j2", **methodology_context())
@@ -78,7 +81,7 @@ def build(submissions: Path, out: Path) -> tuple[Path, pd.DataFrame]:
     pages = [catalog.suite_page(out, shown, name, tasks) for name, tasks in suites_with_results(shown).items()]
     records = catalog.result_records(shown)
     pages += [catalog.task_page_of(task, rows) for task, rows in catalog.group(records, "task").items()]
-    pages += [catalog.family_page_of(out, shown, family, rows) for family, rows in catalog.group(records, "family").items()]
+    pages += [catalog.family_page_of(out, family, rows) for family, rows in catalog.group(records, "family").items()]
     pages += [catalog.pareto_page(out, shown, profile) for profile in sorted(shown["profile"].unique())]
     pages.append(catalog.limit_page(out, shown))
     pages += [page for page in [catalog.calibration_page(shown)] if page is not None]
