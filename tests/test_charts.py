@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bench.report import COLUMNS, EXTRA_RETAINED, load_table
+from bench.site import pareto
 from bench.site.charts import (Rendered, bits_chart, kick_chart, limit_chart, limit_paper_fit, pareto_chart,
                                pareto_frontier, render, series_name, sparsity_chart, SPARSITY_PART, BITS_PART)
 from tests import submissions
@@ -155,6 +157,32 @@ def test_pareto_chart_steps_through_the_frontier_and_names_only_its_points():
     assert symbols(rendered.svg, "mark-text") == 4
     texts = text_marks(rendered.svg)
     assert "bits per weight, whole model (bits)" in texts and "retained % of the dense parent, wiki_ppl" in texts
+
+
+def test_a_crowded_pareto_chart_draws_the_frontier_over_a_density_of_the_rest():
+    """Past MAX_POINTS variants, the ones off the frontier are counted in grid cells, not drawn one by one."""
+    rng = np.random.default_rng(0)
+    n = pareto.MAX_POINTS + 100
+    bits, kept = rng.uniform(2, 16, n), rng.uniform(20, 100, n)
+    crowded = table(*[dict(task="t", model=f"org/m{i % 40}", method=f"m-{i}", retained_pct=y,
+                           model_bits_per_weight=x) for i, (x, y) in enumerate(zip(bits, kept))])
+    rendered = render(pareto_chart(crowded, "cpu-2c"))
+    on = pareto_frontier(list(bits), list(kept))
+    cells = [row for rows in rendered.spec["datasets"].values() for row in rows if "variants" in row]
+    assert sum(row["variants"] for row in cells) == n - len(on) and 0 < len(cells) <= pareto.GRID[0] * pareto.GRID[1]
+    assert symbols(rendered.svg, "mark-symbol") == 2 * len(on)  # each frontier point and its ring
+    assert symbols(rendered.svg, "mark-rect") == len(cells)
+    assert "org/m1" not in text_marks(rendered.svg)  # 40 models: no legend of models
+    assert len(rendered.svg) < 200_000
+
+
+def test_variants_at_one_frontier_position_are_drawn_and_named_once():
+    twins = pd.concat([SWEEP, SWEEP.assign(model="org/twin")], ignore_index=True)  # the same numbers twice
+    rendered = render(pareto_chart(twins, "cpu-2c"))
+    labels = sorted(row["text"] for rows in rendered.spec["datasets"].values() for row in rows if "text" in row)
+    assert labels == sorted(f"{name} and 1 more" for name in ["llm rtn-w3g128", "llm rtn-w4g128", "llm rtn-w8g128",
+                                                               "llm dense"])
+    assert symbols(rendered.svg, "mark-symbol") == 16 + 4  # every variant of both models; one ring per position
 
 
 def test_pareto_chart_against_a_measured_memory_column():

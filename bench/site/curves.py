@@ -6,8 +6,8 @@ altair per chart (both cost about 0.1 s a chart)."""
 
 from __future__ import annotations
 
-import copy
 import functools
+import json
 import math
 import re
 from typing import Any, Callable, Sequence
@@ -52,8 +52,9 @@ def _value(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=None)
-def _template(x: str, value: str, y_title: str, several_tasks: bool, bars: bool) -> dict[str, Any]:
-    """The Vega-Lite spec of one shape of curve chart, its points in the named dataset DATA (to be filled)."""
+def _template(x: str, value: str, y_title: str, several_tasks: bool, bars: bool) -> str:
+    """The Vega-Lite spec (as JSON: a fresh copy per chart is a json.loads, ten times faster than a deepcopy) of
+    one shape of curve chart, its points in the named dataset DATA (to be filled)."""
     x_axis = X_AXES[x][0]()
     points = alt.Chart(alt.NamedData(DATA))
     dash = {"strokeDash": alt.StrokeDash("task:N", title="task")} if several_tasks else {}
@@ -67,7 +68,7 @@ def _template(x: str, value: str, y_title: str, several_tasks: bool, bars: bool)
     if bars:
         layers.append(points.transform_filter("isValid(datum.error_low)").mark_rule(strokeWidth=1.2).encode(
             x_axis, alt.Y("error_low:Q", title=y_title), alt.Y2("error_high:Q"), color))
-    return finish(alt.layer(*layers), "", BARS_NOTE if bars else "").to_dict(validate=False)
+    return json.dumps(finish(alt.layer(*layers), "", BARS_NOTE if bars else "").to_dict(validate=False))
 
 
 def _errors(row: dict[str, Any]) -> tuple[Any, Any]:
@@ -105,7 +106,7 @@ def curve_chart(rows: Rows | pd.DataFrame, family: str, x: str, title: str, task
     y_title = ("retained % of the dense parent (%)" if value == "retained_pct"
                else f"score ({next(iter(metrics)) if len(metrics) == 1 else 'score'})")
     bars = any(p["error_low"] is not None for p in points)
-    spec = copy.deepcopy(_template(x, value, y_title, len({p["task"] for p in points}) > 1, bars))
+    spec = json.loads(_template(x, value, y_title, len({p["task"] for p in points}) > 1, bars))
     spec["title"]["text"] = f"{title}: {family.rsplit('/', 1)[-1]}" + (f" on {task}" if task else "")
     spec["datasets"] = {DATA: points}
     return spec

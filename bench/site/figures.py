@@ -26,10 +26,9 @@ class Figure:
     spec_json: Markup | None = None  # else drawn in the browser from this spec, safe inside a <script> element
 
 
-def script_json(value: Any) -> Markup:
-    """`value` as JSON that cannot end or open anything inside a <script type="application/json"> element: every
-    '<', '>' and '&' written as a JSON escape (the parsed value is unchanged)."""
-    text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+def script_json(text: str) -> Markup:
+    """JSON `text` made unable to end or open anything inside a <script type="application/json"> element: every
+    '<', '>' and '&' (which JSON holds only inside strings) written as a JSON escape; the parsed value is the same."""
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
@@ -42,9 +41,9 @@ def figure(out: Path, page: str, name: str, caption: str, function: str, *args: 
         return None
     spec_href = f"{page}.{name}.vl.json"
     if in_browser:
-        spec = charts.to_spec(chart)
-        write_site_file(Path(out) / spec_href, json.dumps(spec, allow_nan=False))
-        return Figure(name, caption, spec_href, spec_json=script_json(spec))
+        text = json.dumps(charts.to_spec(chart), allow_nan=False)  # NaN is no JSON: a spec with it draws nothing
+        write_site_file(Path(out) / spec_href, text)
+        return Figure(name, caption, spec_href, spec_json=script_json(text))
     rendered = charts.render(chart)
     write_site_file(Path(out) / spec_href, json.dumps(rendered.spec, indent=1))
     return Figure(name, caption, spec_href, svg=Markup(rendered.svg))
