@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.site import figures, tables
+from bench.site import figures, pareto, tables
 from bench.site.build import build
-from tests.synthetic import RESULTS_PER_FAMILY, write_family
+from tests.synthetic import RESULTS_PER_FAMILY, write_family, write_results
 
 
 class Links(HTMLParser):
@@ -93,6 +93,31 @@ def test_a_long_table_is_split_over_pages_with_its_downloads_whole(site, tmp_pat
     assert all(p.read_text().count("<tr") <= 6 for p in pages)  # a header row and five
     assert 'href="index-5.html"' in (tmp_path / "index.html").read_text()
     assert len(json.loads((tmp_path / "index.variants.json").read_text())) == 22
+
+
+def test_no_page_grows_with_the_number_of_results(tmp_path, monkeypatch):
+    """What keeps every page under 1 MB at 10,000 results (benchmarks/bench_site.py measures that), shown at a
+    small scale: with 10 rows a page and a density past 15 variants, doubling the families adds pages, not bytes
+    to the largest page; a family page holds its own results only, its charts as specs for the browser."""
+    monkeypatch.setattr(tables, "ROWS_PER_PAGE", 10)
+    monkeypatch.setattr(tables.paginate, "__defaults__", (10,))
+    monkeypatch.setattr(pareto, "MAX_POINTS", 15)
+    largest, pages = {}, {}
+    for families in (2, 4):
+        write_results(tmp_path / f"subs{families}", families * RESULTS_PER_FAMILY)
+        site = tmp_path / f"site{families}"
+        build(tmp_path / f"subs{families}", site)
+        sizes = {p.name: p.stat().st_size for p in site.glob("*.html")}
+        largest[families], pages[families] = max(sizes.values()), len(sizes)
+        bodies = [body for p in site.glob("*.html") for body in re.findall(r"<tbody>.*?</tbody>", p.read_text(), re.S)]
+        assert max(body.count("<tr") for body in bodies) == RESULTS_PER_FAMILY // 2  # a family's task: 11 > 10
+        family = (site / "family-org0__model-0.html").read_text()
+        assert family.count('href="results/org0__model-0/') == 2 * RESULTS_PER_FAMILY
+        assert "results/org0__model-1/" not in family
+        assert family.count("<svg") == 0 and family.count('<script type="application/json">') == 2
+    pareto_page = (tmp_path / "site2" / "pareto-cpu-2c.html").read_text()
+    assert "variants off the frontier" in pareto_page  # 2 x 11 variants: drawn as a density
+    assert pages[4] > pages[2] and largest[4] < 1.1 * largest[2]
 
 
 def test_each_chart_gets_its_figure_caption_and_spec_download(site, tmp_path, monkeypatch):
