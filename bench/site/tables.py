@@ -131,6 +131,5 @@ def page_name(stem: str, number: int) -> str:
 
 
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame's rows as dicts with None for every missing value."""
-    return [{k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
-            for row in frame.to_dict("records")]
+    """A DataFrame's rows as dicts of Python values, with None for every missing value."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
