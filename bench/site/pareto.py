@@ -101,8 +101,9 @@ def pareto_chart(table: pd.DataFrame, profile: str, x: str = "model_bits_per_wei
     y_enc = alt.Y("retained_pct:Q", title=y_axis.title, scale=scale(y_axis))
     crowded = len(points) > MAX_POINTS
     shown = frontier if crowded else points
-    colour = (alt.Color("model:N", title="model") if shown["model"].nunique() <= MAX_MODELS
-              else alt.value("#4c78a8"))  # more models than colours: a legend of hundreds says nothing
+    # By model while a legend can tell them apart (not over a density: its frontier names the others "N more").
+    colour = (alt.Color("model:N", title="model") if not crowded and shown["model"].nunique() <= MAX_MODELS
+              else alt.value("#4c78a8"))
     dots = alt.Chart(shown).mark_point(filled=True, size=50, opacity=0.8).encode(
         x_enc, y_enc, color=colour,
         tooltip=["model:N", "method:N", alt.Tooltip("cost:Q", title=x), alt.Tooltip("retained_pct:Q", format=".1f")])
@@ -139,5 +140,7 @@ def density_layer(points: pd.DataFrame, x: Axis, y: Axis) -> alt.Chart:
     return alt.Chart(cells).mark_rect(opacity=0.8).encode(
         alt.X("x0:Q", title=x.title, scale=scale(x)), alt.X2("x1:Q"),
         alt.Y("y0:Q", title=y.title, scale=scale(y)), alt.Y2("y1:Q"),
-        color=alt.Color("variants:Q", title="variants per cell", scale=alt.Scale(scheme="greys")),
+        # From a light grey at zero, so a cell of one variant still shows beside one of hundreds.
+        color=alt.Color("variants:Q", title="variants per cell", scale=alt.Scale(range=["#e0e0e0", "#252525"],
+                                                                                zero=True)),
         tooltip=["variants:Q"])
