@@ -15,7 +15,8 @@ import pandas as pd
 import vl_convert
 
 from bench.report import ceiling_view, fitted_curve, suite_view
-from bench.site.chart_style import Axis, Chart, HEIGHT, WIDTH, finish, label_layer, place_labels, scale
+from bench.site.chart_style import (Axis, Chart, HEIGHT, MAX_POINTS, WIDTH, density_layer, finish, label_layer,
+                                    place_labels, scale)
 from bench.site.curves import BITS_PART, SPARSITY_PART, bits_chart, series_name, sparsity_chart
 from bench.site.pareto import pareto_chart, pareto_frontier
 
@@ -50,12 +51,14 @@ def _short(model: str) -> str:
 PERPLEXITY = "wiki_ppl"
 KNOWLEDGE = {"kick_closed_qa": "closed-book QA", "kick_open_qa": "open-book QA", "kick_mc": "multiple choice"}
 COLLAPSE_POINTS = 20  # a variant this many points below its retained perplexity is named on the chart
+MAX_NAMED = 20  # ... the furthest below it first, and no more than this many
 
 
 def kick_chart(table: pd.DataFrame, profile: str | None = None) -> Chart | None:
     """LLM-KICK's point: per compressed variant, retained perplexity (dense / compressed perplexity, so
     higher is better) against retained knowledge (closed-, open-book QA, multiple choice). Points under the
-    diagonal lost more knowledge than perplexity shows; those far under it are named."""
+    diagonal lost more knowledge than perplexity shows; those far under it are named (the furthest first).
+    Past MAX_POINTS points they are drawn as a density, so the chart stays the same size at any scale."""
     rows = table if table.empty or profile is None else table[table["profile"] == profile]
     view = suite_view(rows, [PERPLEXITY, *KNOWLEDGE]) if len(rows) else pd.DataFrame()
     present = [task for task in KNOWLEDGE if task in view]
@@ -80,17 +83,24 @@ def kick_chart(table: pd.DataFrame, profile: str | None = None) -> Chart | None:
                  alt.Tooltip(f"{PERPLEXITY}:Q", format=".1f"), alt.Tooltip("knowledge:Q", format=".1f")])
     several_models = points["model"].nunique() > 1
     collapsed = spans[spans["min"] <= spans[PERPLEXITY] - COLLAPSE_POINTS]
+    collapsed = collapsed.assign(gap=collapsed[PERPLEXITY] - collapsed["min"]).nlargest(MAX_NAMED, "gap")
     names = [f"{_short(m)} {method}" if several_models else method
              for m, method in zip(collapsed["model"], collapsed["method"])]
     labels = place_labels(list(zip(collapsed[PERPLEXITY], collapsed["min"], names)), x_axis, y_axis)
-    return finish(alt.layer(
-        diagonal.mark_line(color="#999", strokeDash=[5, 4]).encode(x_enc, y_enc),
-        alt.Chart(spans).mark_rule(color="#bbb").encode(x_enc, alt.Y("min:Q", title=y_axis.title, scale=scale(y_axis)),
-                                                       alt.Y2("max:Q")),
-        dots, label_layer(labels, x_axis, y_axis),
-    ), "Perplexity hides lost knowledge (LLM-KICK)",
-        [f"Under the dashed diagonal: knowledge lost that perplexity does not show; named: {COLLAPSE_POINTS}+ "
-         "points under it", "A grey rule joins one variant's knowledge tasks"])
+    diagonal_line = diagonal.mark_line(color="#999", strokeDash=[5, 4]).encode(x_enc, y_enc)
+    subtitle = [f"Under the dashed diagonal: knowledge lost that perplexity does not show; named: {COLLAPSE_POINTS}+ "
+                "points under it" + (f" (the {MAX_NAMED} furthest)" if len(collapsed) == MAX_NAMED else "")]
+    if len(points) > MAX_POINTS:  # thousands of variants: a density of every (variant, task) point
+        named = alt.Chart(collapsed).mark_point(filled=True, size=30, color="#333").encode(
+            x_enc, alt.Y("min:Q", title=y_axis.title, scale=scale(y_axis)))  # where each named variant sits
+        marks = [density_layer(points[PERPLEXITY], points["knowledge"], x_axis, y_axis, "points"), named]
+        subtitle.append(f"{len(points)} points (variant, knowledge task): shaded by how many fall in each cell")
+    else:
+        marks = [alt.Chart(spans).mark_rule(color="#bbb").encode(
+            x_enc, alt.Y("min:Q", title=y_axis.title, scale=scale(y_axis)), alt.Y2("max:Q")), dots]
+        subtitle.append("A grey rule joins one variant's knowledge tasks")
+    return finish(alt.layer(diagonal_line, *marks, label_layer(labels, x_axis, y_axis)),
+                  "Perplexity hides lost knowledge (LLM-KICK)", subtitle)
 
 
 # LIMIT (Weller et al. 2025), figure 2: their fit of the free-embedding critical n against d.

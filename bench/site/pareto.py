@@ -9,10 +9,10 @@ import math
 from typing import Sequence
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
-from bench.site.chart_style import Axis, Chart, HEIGHT, WIDTH, finish, label_layer, padded, place_labels, scale
+from bench.site.chart_style import (Axis, Chart, HEIGHT, MAX_POINTS, WIDTH, density_layer, finish, label_layer, padded,
+                                    place_labels, scale)
 
 # Axis titles with units for the cost columns bench knows; others get their name and a unit from its suffix.
 COST_TITLES = {
@@ -20,9 +20,7 @@ COST_TITLES = {
     "layer_bits_per_weight": "bits per weight, compressed layers (bits)",
     "bytes_per_vector": "bytes per stored vector (bytes)",
 }
-MAX_POINTS = 400  # beyond this many variants, those off the frontier are drawn as a density (density_layer)
 MAX_MODELS = 10  # points are coloured by model up to this many models (the colour scheme's size)
-GRID = (48, 30)  # the density's cells across and up the plot: about 10 pixels each
 SUFFIX_UNITS = {"_seconds": "s", "_ms": "ms", "_bytes": "bytes", "_mb": "MB", "_gb": "GB", "_mib": "MiB",
                 "_gib": "GiB"}
 
@@ -114,7 +112,8 @@ def pareto_chart(table: pd.DataFrame, profile: str, x: str = "model_bits_per_wei
     layers = [step, dots, rings, label_layer(labels, x_axis, y_axis)]
     subtitle = ["Pareto frontier: the step line; variants on it are circled and named"]
     if crowded:
-        layers.insert(0, density_layer(points.drop(index=points.index[on_frontier]), x_axis, y_axis))
+        others = points.drop(index=points.index[on_frontier])
+        layers.insert(0, density_layer(others["cost"], others["retained_pct"], x_axis, y_axis))
         subtitle.append(f"{len(points) - len(on_frontier)} variants off the frontier: shaded by how many fall in "
                         "each cell (every variant is in the table below)")
     return finish(alt.layer(*layers), f"Quality against cost on {profile}", subtitle)
@@ -127,20 +126,3 @@ def distinct(frontier: pd.DataFrame) -> pd.DataFrame:
     first = grouped.head(1)
     more = grouped["name"].transform("size")[first.index] - 1
     return first.assign(name=[f"{name} and {n} more" if n else name for name, n in zip(first["name"], more)])
-
-
-def density_layer(points: pd.DataFrame, x: Axis, y: Axis) -> alt.Chart:
-    """`points` (cost, retained_pct) counted in the cells of a fixed grid over the axes and drawn as shaded
-    rectangles: a chart of thousands of variants stays a few hundred marks (and its page small)."""
-    x_edges, y_edges = np.linspace(x.low, x.high, GRID[0] + 1), np.linspace(y.low, y.high, GRID[1] + 1)
-    counts, _, _ = np.histogram2d(points["cost"], points["retained_pct"], bins=[x_edges, y_edges])
-    i, j = np.nonzero(counts)
-    cells = pd.DataFrame({"x0": x_edges[i], "x1": x_edges[i + 1], "y0": y_edges[j], "y1": y_edges[j + 1],
-                          "variants": counts[i, j].astype(int)})
-    return alt.Chart(cells).mark_rect(opacity=0.8).encode(
-        alt.X("x0:Q", title=x.title, scale=scale(x)), alt.X2("x1:Q"),
-        alt.Y("y0:Q", title=y.title, scale=scale(y)), alt.Y2("y1:Q"),
-        # From a light grey at zero, so a cell of one variant still shows beside one of hundreds.
-        color=alt.Color("variants:Q", title="variants per cell", scale=alt.Scale(range=["#e0e0e0", "#252525"],
-                                                                                zero=True)),
-        tooltip=["variants:Q"])
