@@ -84,6 +84,22 @@ def test_a_formula_in_a_text_cell_is_defused_in_the_csv(tmp_path):
     assert json.loads((tmp_path / "page.t.json").read_text())[0]["name"] == "=HYPERLINK(1)"
 
 
+def test_table_rows_escape_every_text_and_link():
+    hostile = '<img src=x onerror=alert(1)>"'
+    columns = [tables.Column("name", "name", link="href"), tables.Column("score", "score", tables.number("%.1f"),
+                                                                       numeric=True),
+               tables.Column("files", "files", links=True)]
+    rows = [{"name": hostile, "href": f'a.html" onclick="{hostile}', "score": 0.25, "files": [(hostile, "b.json")],
+             "is_dense": True}, {"name": "plain", "score": None, "files": []}]
+    body = str(tables.SiteTable("t", "t", columns, rows).body())
+    assert "<img" not in body and 'onclick="' not in body and body.count("&lt;img") == 3
+    assert body.splitlines() == [
+        '<tr class="dense"><td><a href="a.html&quot; onclick=&quot;&lt;img src=x onerror=alert(1)&gt;&quot;">'
+        '&lt;img src=x onerror=alert(1)&gt;&quot;</a></td><td class="num" data-sort="0.25">0.2</td>'
+        '<td><a href="b.json">&lt;img src=x onerror=alert(1)&gt;&quot;</a> </td></tr>',
+        '<tr><td>plain</td><td class="num"></td><td></td></tr>']
+
+
 def test_a_long_table_is_split_over_pages_with_its_downloads_whole(site, tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "ROWS_PER_PAGE", 5)
     monkeypatch.setattr(tables.paginate, "__defaults__", (5,))
