@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bench.report import COLUMNS, EXTRA_RETAINED, load_table
+from bench.site.chart_style import GRID, MAX_POINTS
 from bench.site.charts import (Rendered, bits_chart, kick_chart, limit_chart, limit_paper_fit, pareto_chart,
                                pareto_frontier, render, series_name, sparsity_chart, SPARSITY_PART, BITS_PART)
 from tests import submissions
@@ -31,8 +33,11 @@ def dense(task: str, **facts: object) -> dict:
 
 
 def dataset(rendered: Rendered, field: str, value: object, layer: int | None = None) -> list[dict]:
-    """The rows whose `field` equals `value` in one layer's inline data, or in any layer's (each dataset once)."""
-    names = [rendered.spec["layer"][layer]["data"]["name"]] if layer is not None else rendered.spec["datasets"]
+    """The rows whose `field` equals `value` in one layer's data (its own, or the chart's that it shares), or in
+    any layer's (each dataset once)."""
+    spec = rendered.spec
+    names = ([spec["layer"][layer].get("data", spec.get("data"))["name"]] if layer is not None
+             else spec["datasets"])
     return [row for name in names for row in rendered.spec["datasets"][name] if row.get(field) == value]
 
 
@@ -70,6 +75,24 @@ def test_kick_chart_draws_each_variant_per_knowledge_task_and_names_the_collapse
     texts = text_marks(rendered.svg)
     assert "perplexity retained (%, dense ÷ compressed perplexity)" in texts
     assert "knowledge retained (% of dense score)" in texts and "closed-book QA" in texts
+
+
+def test_a_crowded_kick_chart_draws_a_density_and_names_the_furthest_collapses():
+    n = MAX_POINTS // 3 + 50  # variants, each with three knowledge tasks: past MAX_POINTS points
+    rng = np.random.default_rng(1)
+    ppl, closed, open_book, mc = (rng.uniform(40, 100, n) for _ in range(4))
+    crowded = table(dense("wiki_ppl"), dense("kick_closed_qa"), dense("kick_open_qa"), dense("kick_mc"),
+                    *[dict(task=task, method=f"m-{i}", retained_pct=values[i])
+                      for i in range(n) for task, values in [("wiki_ppl", ppl), ("kick_closed_qa", closed),
+                                                              ("kick_open_qa", open_book), ("kick_mc", mc)]])
+    rendered = render(kick_chart(crowded))
+    cells = [row for rows in rendered.spec["datasets"].values() for row in rows if "count" in row]
+    assert sum(row["count"] for row in cells) == 3 * n
+    gaps = sorted((p - min(c, o, m), i) for i, (p, c, o, m) in enumerate(zip(ppl, closed, open_book, mc)))
+    named = [row["text"] for rows in rendered.spec["datasets"].values() for row in rows if "text" in row]
+    assert named and set(named) <= {f"m-{i}" for _, i in gaps[-20:]}  # only among the 20 furthest under
+    assert symbols(rendered.svg, "mark-symbol") == 20  # a dot for each of them, none per (variant, task)
+    assert len(rendered.svg) < 200_000
 
 
 def test_charts_are_none_without_data_to_draw():
@@ -152,6 +175,32 @@ def test_pareto_chart_steps_through_the_frontier_and_names_only_its_points():
     assert symbols(rendered.svg, "mark-text") == 4
     texts = text_marks(rendered.svg)
     assert "bits per weight, whole model (bits)" in texts and "retained % of the dense parent, wiki_ppl" in texts
+
+
+def test_a_crowded_pareto_chart_draws_the_frontier_over_a_density_of_the_rest():
+    """Past MAX_POINTS variants, the ones off the frontier are counted in grid cells, not drawn one by one."""
+    rng = np.random.default_rng(0)
+    n = MAX_POINTS + 100
+    bits, kept = rng.uniform(2, 16, n), rng.uniform(20, 100, n)
+    crowded = table(*[dict(task="t", model=f"org/m{i % 40}", method=f"m-{i}", retained_pct=y,
+                           model_bits_per_weight=x) for i, (x, y) in enumerate(zip(bits, kept))])
+    rendered = render(pareto_chart(crowded, "cpu-2c"))
+    on = pareto_frontier(list(bits), list(kept))
+    cells = [row for rows in rendered.spec["datasets"].values() for row in rows if "count" in row]
+    assert sum(row["count"] for row in cells) == n - len(on) and 0 < len(cells) <= GRID[0] * GRID[1]
+    assert symbols(rendered.svg, "mark-symbol") == 2 * len(on)  # each frontier point and its ring
+    assert symbols(rendered.svg, "mark-rect") == len(cells)
+    assert "org/m1" not in text_marks(rendered.svg)  # 40 models: no legend of models
+    assert len(rendered.svg) < 200_000
+
+
+def test_variants_at_one_frontier_position_are_drawn_and_named_once():
+    twins = pd.concat([SWEEP, SWEEP.assign(model="org/twin")], ignore_index=True)  # the same numbers twice
+    rendered = render(pareto_chart(twins, "cpu-2c"))
+    labels = sorted(row["text"] for rows in rendered.spec["datasets"].values() for row in rows if "text" in row)
+    assert labels == sorted(f"{name} and 1 more" for name in ["llm rtn-w3g128", "llm rtn-w4g128", "llm rtn-w8g128",
+                                                               "llm dense"])
+    assert symbols(rendered.svg, "mark-symbol") == 16 + 4  # every variant of both models; one ring per position
 
 
 def test_pareto_chart_against_a_measured_memory_column():

@@ -25,7 +25,10 @@ def test_a_plain_install_finds_the_task_specs_and_site_templates(tmp_path):
     zipfile.ZipFile(wheel).extractall(installed)
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"bench/_data/tasks/suites.yaml", "bench/_data/site/templates/index.html.j2",
-            "bench/_data/site/static/table.js", "bench/_data/site/static/site.css"} <= names
+            "bench/_data/site/static/table.js", "bench/_data/site/static/site.css", "bench/_data/site/static/charts.js",
+            *(f"bench/_data/site/static/vendor/{name}" for name in ("vega.min.js", "vega-lite.min.js",
+                                                                    "vega-embed.min.js", "LICENSE-vega", "README.md"))
+            } <= names
     assert not any(name.startswith(("tasks/", "site/", "benchmarks/", "tests/")) for name in names)
     probe = ("import bench.taskspec as t, bench.site.build as b; from bench.resources import resource_dir; "
              "print(t.TASKS_DIR); print(resource_dir('site')); print(len(list(t.TASKS)))")

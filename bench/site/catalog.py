@@ -68,14 +68,16 @@ def task_page_of(task: str, records: list[dict[str, Any]]) -> Page:
     return Page(f"task-{task}", f"task {task}", paged=table)
 
 
-def family_page_of(out: Path, table: pd.DataFrame, family: str, records: list[dict[str, Any]]) -> Page:
+def family_page_of(out: Path, family: str, records: list[dict[str, Any]]) -> Page:
+    """The dense parent against every variant of one family (its `records`), drawn in the browser: a site has as
+    many family pages as families, too many to render their charts at build time."""
     stem = f"family-{family}"
     notes = sorted({row["model_notes"] for row in records if row["model_notes"]})
     sections = [Section(text="Note: " + note) for note in notes]
     for name, function in (("sparsity", "sparsity_chart"), ("bits", "bits_chart")):
         model = records[0]["model"]  # the charts select a family by its model name, the pages by its folder
         chart = figure(out, stem, name, f"Retained % against {name} for every method on {model}.", function,
-                       table, model)
+                       records, model, in_browser=True)
         if chart:
             sections.append(Section(figure=chart))
     for task, rows in group(records, "task").items():

@@ -1,5 +1,6 @@
 """What every leaderboard chart shares: a fixed plot size, a categorical colour scheme, readable axes and a
-legend below the plot (so a long model name widens no chart), and labels placed so they do not overlap."""
+legend below the plot (so a long model name widens no chart), labels placed so they do not overlap, and a
+density for a scatter too crowded to draw point by point."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pandas as pd
 # The plot area; axes, title and legend add about 100 px, so a chart reads at ~600 px wide.
 WIDTH, HEIGHT = 480, 300
 SCHEME = "tableau10"
+MAX_POINTS = 400  # a scatter of more points than this draws them as a density (density_layer), not one mark each
+GRID = (48, 30)  # the density's cells across and up the plot: about 10 pixels each
 FONT_PX = 11  # label text size; a character is about 0.6 of it wide
 CHAR_PX, LINE_PX = 0.6 * FONT_PX, FONT_PX + 2
 
@@ -121,3 +124,19 @@ def label_layer(rows: list[dict[str, object]], x: Axis, y: Axis) -> alt.LayerCha
 def scale(axis: Axis) -> alt.Scale:
     """The fixed scale an `Axis` describes: no nice rounding, so label positions computed here hold."""
     return alt.Scale(domain=[axis.low, axis.high], nice=False, zero=False, type="log" if axis.log else "linear")
+
+
+def density_layer(xs: pd.Series, ys: pd.Series, x: Axis, y: Axis, what: str = "variants") -> alt.Chart:
+    """Points (`xs`, `ys`) counted in the cells of a fixed grid over the axes and drawn as shaded rectangles: a
+    chart of thousands of points stays at most GRID's cells of marks (and its page small)."""
+    x_edges, y_edges = np.linspace(x.low, x.high, GRID[0] + 1), np.linspace(y.low, y.high, GRID[1] + 1)
+    counts, _, _ = np.histogram2d(xs, ys, bins=[x_edges, y_edges])
+    i, j = np.nonzero(counts)
+    cells = pd.DataFrame({"x0": x_edges[i], "x1": x_edges[i + 1], "y0": y_edges[j], "y1": y_edges[j + 1],
+                          "count": counts[i, j].astype(int)})
+    return alt.Chart(cells).mark_rect(opacity=0.8).encode(
+        alt.X("x0:Q", title=x.title, scale=scale(x)), alt.X2("x1:Q"),
+        alt.Y("y0:Q", title=y.title, scale=scale(y)), alt.Y2("y1:Q"),
+        # From a light grey at zero, so a cell of one point still shows beside one of hundreds.
+        color=alt.Color("count:Q", title=f"{what} per cell", scale=alt.Scale(range=["#e0e0e0", "#252525"], zero=True)),
+        tooltip=[alt.Tooltip("count:Q", title=what)])

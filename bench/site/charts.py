@@ -1,13 +1,13 @@
 """The leaderboard's charts: pure functions from the report table (`bench.report.load_table`) to altair
-charts, each None when the table holds nothing for it to draw, and `render`, which turns a chart into
-static SVG at build time (vl-convert: no browser, no JavaScript, no CDN) beside its Vega-Lite spec."""
+charts (or, for the many per-family curves, Vega-Lite specs: bench.site.curves), each None when the table holds
+nothing for it to draw; `render` turns a chart into static SVG at build time (vl-convert: no browser, no
+JavaScript, no CDN) beside its spec, and `to_spec` gives the spec alone for the browser to draw."""
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -15,22 +15,32 @@ import pandas as pd
 import vl_convert
 
 from bench.report import ceiling_points, ceiling_view, fitted_curve, suite_view
-from bench.site.chart_style import Axis, Chart, HEIGHT, WIDTH, finish, label_layer, place_labels, scale
-from bench.site.pareto import COST_TITLES, pareto_chart, pareto_frontier
+from bench.site.chart_style import (Axis, Chart, HEIGHT, MAX_POINTS, WIDTH, density_layer, finish, label_layer,
+                                    place_labels, scale)
+from bench.site.curves import BITS_PART, SPARSITY_PART, bits_chart, series_name, sparsity_chart
+from bench.site.pareto import pareto_chart, pareto_frontier
 
-__all__ = ["Rendered", "render", "kick_chart", "sparsity_chart", "bits_chart", "pareto_chart", "pareto_frontier",
-           "limit_chart", "limit_paper_fit"]
+__all__ = ["Rendered", "render", "to_spec", "kick_chart", "sparsity_chart", "bits_chart", "series_name",
+           "SPARSITY_PART", "BITS_PART", "pareto_chart", "pareto_frontier", "limit_chart", "limit_paper_fit"]
 
 
 @dataclass(frozen=True)
 class Rendered:
     svg: str  # vl-convert escapes every text it draws, so a page may include this unescaped
-    spec: dict  # the Vega-Lite JSON, offered for download and for vega-embed
+    spec: dict  # the Vega-Lite JSON, offered for download
 
 
-def render(chart: Chart) -> Rendered:
+def to_spec(chart: Chart | dict[str, Any]) -> dict[str, Any]:
+    """A chart's Vega-Lite spec (the curve charts are specs already: bench.site.curves)."""
+    if isinstance(chart, dict):
+        return chart
     with alt.data_transformers.disable_max_rows():  # a big family's chart is still one page's worth
-        spec = chart.to_dict()
+        return chart.to_dict()
+
+
+def render(chart: Chart | dict[str, Any]) -> Rendered:
+    """The chart as static SVG (vl-convert: no browser, no JavaScript) beside its spec."""
+    spec = to_spec(chart)
     return Rendered(svg=vl_convert.vegalite_to_svg(spec), spec=spec)
 
 
@@ -41,12 +51,14 @@ def _short(model: str) -> str:
 PERPLEXITY = "wiki_ppl"
 KNOWLEDGE = {"kick_closed_qa": "closed-book QA", "kick_open_qa": "open-book QA", "kick_mc": "multiple choice"}
 COLLAPSE_POINTS = 20  # a variant this many points below its retained perplexity is named on the chart
+MAX_NAMED = 20  # ... the furthest below it first, and no more than this many
 
 
 def kick_chart(table: pd.DataFrame, profile: str | None = None) -> Chart | None:
     """LLM-KICK's point: per compressed variant, retained perplexity (dense / compressed perplexity, so
     higher is better) against retained knowledge (closed-, open-book QA, multiple choice). Points under the
-    diagonal lost more knowledge than perplexity shows; those far under it are named."""
+    diagonal lost more knowledge than perplexity shows; those far under it are named (the furthest first).
+    Past MAX_POINTS points they are drawn as a density, so the chart stays the same size at any scale."""
     rows = table if table.empty or profile is None else table[table["profile"] == profile]
     view = suite_view(rows, [PERPLEXITY, *KNOWLEDGE]) if len(rows) else pd.DataFrame()
     present = [task for task in KNOWLEDGE if task in view]
@@ -71,95 +83,24 @@ def kick_chart(table: pd.DataFrame, profile: str | None = None) -> Chart | None:
                  alt.Tooltip(f"{PERPLEXITY}:Q", format=".1f"), alt.Tooltip("knowledge:Q", format=".1f")])
     several_models = points["model"].nunique() > 1
     collapsed = spans[spans["min"] <= spans[PERPLEXITY] - COLLAPSE_POINTS]
+    collapsed = collapsed.assign(gap=collapsed[PERPLEXITY] - collapsed["min"]).nlargest(MAX_NAMED, "gap")
     names = [f"{_short(m)} {method}" if several_models else method
              for m, method in zip(collapsed["model"], collapsed["method"])]
     labels = place_labels(list(zip(collapsed[PERPLEXITY], collapsed["min"], names)), x_axis, y_axis)
-    return finish(alt.layer(
-        diagonal.mark_line(color="#999", strokeDash=[5, 4]).encode(x_enc, y_enc),
-        alt.Chart(spans).mark_rule(color="#bbb").encode(x_enc, alt.Y("min:Q", title=y_axis.title, scale=scale(y_axis)),
-                                                       alt.Y2("max:Q")),
-        dots, label_layer(labels, x_axis, y_axis),
-    ), "Perplexity hides lost knowledge (LLM-KICK)",
-        [f"Under the dashed diagonal: knowledge lost that perplexity does not show; named: {COLLAPSE_POINTS}+ "
-         "points under it", "A grey rule joins one variant's knowledge tasks"])
-
-
-# The slug parts that vary along a curve's x axis: dropped from the series name, so one method's
-# settings form one line ("wanda-sp0.3", "wanda-sp0.5" -> "wanda"; "rtn-w4g128", "rtn-w3g128" -> "rtn-g128").
-SPARSITY_PART = re.compile(r"(?<=-)sp\d+(?:\.\d+)?(?=-|\+|$)")
-BITS_PART = re.compile(r"(?<=-)w\d+(?=g|-|\+|$)")
-
-
-def series_name(slug: str, *varying: re.Pattern[str]) -> str:
-    for part in varying:
-        slug = part.sub("", slug)
-    return re.sub(r"-(?=-|\+|$)", "", slug)
-
-
-def _with_error_bars(points: pd.DataFrame) -> pd.DataFrame:
-    """The paired bootstrap interval where a result has one, else mean ± the seeds' std, else none."""
-    interval = points["retained_low"].notna() & points["retained_high"].notna()
-    low = points["retained_low"].where(interval, points["retained_pct"] - points["retained_std"])
-    high = points["retained_high"].where(interval, points["retained_pct"] + points["retained_std"])
-    return points.assign(error_low=low, error_high=high)
-
-
-def _curve_chart(table: pd.DataFrame, family: str, x: str, x_axis: alt.X, varying: tuple[re.Pattern[str], ...],
-                 title: str, task: str | None, value: str,
-                 keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> Chart | None:
-    """`value` against `x` for `family`'s variants that `keep` selects, one line per method (its slug less
-    the `varying` parts) and task, each starting at the dense parent."""
-    rows = table[(table["model"] == family) & (table["task"] == task if task else True)] if len(table) else table
-    rows = rows[rows[x].notna() & rows[value].notna()] if len(rows) else rows
-    variants = rows[rows["method"] != "dense"] if len(rows) else rows
-    variants = variants[keep(variants)] if keep and len(variants) else variants
-    if variants.empty:
-        return None
-    variants = variants.assign(series=[series_name(slug, *varying) for slug in variants["method"]])
-    dense = rows[rows["method"] == "dense"].merge(variants[["series", "task", "profile"]].drop_duplicates(),
-                                                  on=["task", "profile"])
-    # Without the per-result metrics dict: the spec carries only what the chart draws.
-    points = pd.concat([dense, variants], ignore_index=True).drop(columns=["metrics"], errors="ignore")
-    points = _with_error_bars(points)
-    several_tasks = points["task"].nunique() > 1
-    dash = {"strokeDash": alt.StrokeDash("task:N", title="task")} if several_tasks else {}
-    shape = {"shape": alt.Shape("task:N", title="task")} if several_tasks else {}
-    metric = points["metric"].iloc[0] if points["metric"].nunique() == 1 else "score"
-    y_title = "retained % of the dense parent (%)" if value == "retained_pct" else f"score ({metric})"
-    y_enc = alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False))
-    color = alt.Color("series:N", title="method")
-    lines = alt.Chart(points).mark_line(strokeWidth=1.8).encode(
-        x_axis, y_enc, color, detail=["task:N", "profile:N"], **dash)
-    dots = alt.Chart(points).mark_point(filled=True, size=45).encode(
-        x_axis, y_enc, color, **shape,
-        tooltip=["method:N", "task:N", "profile:N", f"{x}:Q", alt.Tooltip(f"{value}:Q", format=".4g")])
-    layers = [lines, dots]
-    bars = points[points["error_low"].notna()] if value == "retained_pct" else points.iloc[:0]
-    if len(bars):
-        layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.2).encode(x_axis, alt.Y("error_low:Q", title=y_title),
-                                                                       alt.Y2("error_high:Q"), color))
-    subtitle = "Error bars: paired bootstrap interval, or ± the seeds' std" if len(bars) else ""
-    return finish(alt.layer(*layers), f"{title}: {_short(family)}" + (f" on {task}" if task else ""), subtitle)
-
-
-def sparsity_chart(table: pd.DataFrame, family: str, task: str | None = None,
-                   value: str = "retained_pct") -> Chart | None:
-    """Retained % (or raw `value="score"`) against measured sparsity for `family`'s pruned variants, one line
-    per method from the dense parent at 0; error bars where a result has an interval or a seed spread."""
-    x_axis = alt.X("sparsity:Q", title="measured sparsity (% of weights zero)", axis=alt.Axis(format=".0%"),
-                   scale=alt.Scale(domain=[0, 1], nice=False))
-    return _curve_chart(table, family, "sparsity", x_axis, (SPARSITY_PART,), "Quality against sparsity", task, value,
-                        keep=lambda rows: rows["sparsity"] > 0)
-
-
-def bits_chart(table: pd.DataFrame, family: str, task: str | None = None,
-               value: str = "retained_pct") -> Chart | None:
-    """Retained % against whole-model bits per weight for `family`'s variants, one line per method from
-    the dense parent at 16 bits."""
-    x_axis = alt.X("model_bits_per_weight:Q", title=COST_TITLES["model_bits_per_weight"],
-                   scale=alt.Scale(zero=False))
-    return _curve_chart(table, family, "model_bits_per_weight", x_axis, (SPARSITY_PART, BITS_PART),
-                        "Quality against bits per weight", task, value)
+    diagonal_line = diagonal.mark_line(color="#999", strokeDash=[5, 4]).encode(x_enc, y_enc)
+    subtitle = [f"Under the dashed diagonal: knowledge lost that perplexity does not show; named: {COLLAPSE_POINTS}+ "
+                "points under it" + (f" (the {MAX_NAMED} furthest)" if len(collapsed) == MAX_NAMED else "")]
+    if len(points) > MAX_POINTS:  # thousands of variants: a density of every (variant, task) point
+        named = alt.Chart(collapsed).mark_point(filled=True, size=30, color="#333").encode(
+            x_enc, alt.Y("min:Q", title=y_axis.title, scale=scale(y_axis)))  # where each named variant sits
+        marks = [density_layer(points[PERPLEXITY], points["knowledge"], x_axis, y_axis, "points"), named]
+        subtitle.append(f"{len(points)} points (variant, knowledge task): shaded by how many fall in each cell")
+    else:
+        marks = [alt.Chart(spans).mark_rule(color="#bbb").encode(
+            x_enc, alt.Y("min:Q", title=y_axis.title, scale=scale(y_axis)), alt.Y2("max:Q")), dots]
+        subtitle.append("A grey rule joins one variant's knowledge tasks")
+    return finish(alt.layer(diagonal_line, *marks, label_layer(labels, x_axis, y_axis)),
+                  "Perplexity hides lost knowledge (LLM-KICK)", subtitle)
 
 
 # LIMIT (Weller et al. 2025), figure 2: their fit of the free-embedding critical n against d.

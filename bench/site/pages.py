@@ -61,12 +61,13 @@ def write_page(env: Environment, out: Path, page: Page, nav: list[tuple[str, str
         chunks = paginate(page.paged.rows)
     pages = [page_name(page.stem, n) for n in range(1, len(chunks) + 1)]
     built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    drawn = any(s.figure is not None and s.figure.spec_json is not None for s in page.sections)
     written = []
     for number, rows in enumerate(chunks, start=1):
         paged = None if rows is None else dataclasses.replace(page.paged, rows=rows)
         html = env.get_template(template).render(page=page, sections=page.sections if number == 1 else [],
                                                  paged=paged, pages=pages if len(pages) > 1 else [], number=number,
-                                                 nav=nav, built=built, **extra)
+                                                 nav=nav, built=built, vega=drawn and number == 1, **extra)
         written.append(inside(out, pages[number - 1]))
         write_site_file(written[-1], html)
     return written

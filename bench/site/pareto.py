@@ -1,6 +1,7 @@
 """Quality against cost per hardware profile (ann-benchmarks' recall-vs-QPS plot for compression): every
 variant's retained % against its bits/weight, latency or memory, the Pareto frontier as a step line and the
-variants on it named."""
+variants on it named. Past a few hundred variants those off the frontier are drawn as a density (how many fall
+in each cell of a fixed grid), so the chart, and its page, stay the same size at any number of results."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from bench.site.chart_style import Axis, Chart, HEIGHT, WIDTH, finish, label_layer, padded, place_labels, scale
+from bench.site.chart_style import (Axis, Chart, HEIGHT, MAX_POINTS, WIDTH, density_layer, finish, label_layer, padded,
+                                    place_labels, scale)
 
 # Axis titles with units for the cost columns bench knows; others get their name and a unit from its suffix.
 COST_TITLES = {
@@ -18,6 +20,7 @@ COST_TITLES = {
     "layer_bits_per_weight": "bits per weight, compressed layers (bits)",
     "bytes_per_vector": "bytes per stored vector (bytes)",
 }
+MAX_MODELS = 10  # points are coloured by model up to this many models (the colour scheme's size)
 SUFFIX_UNITS = {"_seconds": "s", "_ms": "ms", "_bytes": "bytes", "_mb": "MB", "_gb": "GB", "_mib": "MiB",
                 "_gib": "GiB"}
 
@@ -58,7 +61,8 @@ def _quality(rows: pd.DataFrame, task: str | None) -> tuple[pd.DataFrame, str]:
     if task is not None:
         quality = rows[rows["task"] == task].groupby(keys, as_index=False).first()
         return quality, f"retained % of the dense parent, {task}"
-    shared = set.intersection(*(set(group["task"]) for _, group in rows.groupby(keys)))
+    per_task = rows.drop_duplicates([*keys, "task"])["task"].value_counts()
+    shared = set(per_task[per_task == len(rows.drop_duplicates(keys))].index)  # the tasks every variant has
     rows = rows[rows["task"].isin(shared)]
     if not shared:
         return rows, ""
@@ -87,19 +91,38 @@ def pareto_chart(table: pd.DataFrame, profile: str, x: str = "model_bits_per_wei
                                  for model, method in zip(points["model"], points["method"])])
     on_frontier = pareto_frontier(list(points["cost"]), list(points["retained_pct"]),
                                   x_lower_is_better=x_lower_is_better)
-    frontier = points.iloc[on_frontier]
+    frontier = distinct(points.iloc[on_frontier])
     x_axis = Axis(*padded(points["cost"].min(), points["cost"].max()), WIDTH, cost_title(x))
     y_axis = Axis(*padded(points["retained_pct"].min(), points["retained_pct"].max(), 0.12), HEIGHT, y_title,
                   downwards=True)
     x_enc = alt.X("cost:Q", title=x_axis.title, scale=scale(x_axis))
     y_enc = alt.Y("retained_pct:Q", title=y_axis.title, scale=scale(y_axis))
-    dots = alt.Chart(points).mark_point(filled=True, size=50, opacity=0.8).encode(
-        x_enc, y_enc, color=alt.Color("model:N", title="model"),
+    crowded = len(points) > MAX_POINTS
+    shown = frontier if crowded else points
+    # By model while a legend can tell them apart (not over a density: its frontier names the others "N more").
+    colour = (alt.Color("model:N", title="model") if not crowded and shown["model"].nunique() <= MAX_MODELS
+              else alt.value("#4c78a8"))
+    dots = alt.Chart(shown).mark_point(filled=True, size=50, opacity=0.8).encode(
+        x_enc, y_enc, color=colour,
         tooltip=["model:N", "method:N", alt.Tooltip("cost:Q", title=x), alt.Tooltip("retained_pct:Q", format=".1f")])
     step = alt.Chart(frontier).mark_line(interpolate="step-after" if x_lower_is_better else "step-before",
                                          color="#333", strokeWidth=1.5).encode(x_enc, y_enc)
     rings = alt.Chart(frontier).mark_point(size=110, color="#333", strokeWidth=1.2).encode(x_enc, y_enc)
     labels = place_labels(list(zip(frontier["cost"], frontier["retained_pct"], frontier["name"])), x_axis, y_axis)
-    return finish(alt.layer(step, dots, rings, label_layer(labels, x_axis, y_axis)),
-                  f"Quality against cost on {profile}",
-                  "Pareto frontier: the step line; variants on it are circled and named")
+    layers = [step, dots, rings, label_layer(labels, x_axis, y_axis)]
+    subtitle = ["Pareto frontier: the step line; variants on it are circled and named"]
+    if crowded:
+        others = points.drop(index=points.index[on_frontier])
+        layers.insert(0, density_layer(others["cost"], others["retained_pct"], x_axis, y_axis))
+        subtitle.append(f"{len(points) - len(on_frontier)} variants off the frontier: shaded by how many fall in "
+                        "each cell (every variant is in the table below)")
+    return finish(alt.layer(*layers), f"Quality against cost on {profile}", subtitle)
+
+
+def distinct(frontier: pd.DataFrame) -> pd.DataFrame:
+    """One row per frontier position: variants with the same cost and quality (one method on many models of one
+    size) are drawn and named once, as "name and N more"."""
+    grouped = frontier.groupby(["cost", "retained_pct"], sort=False)
+    first = grouped.head(1)
+    more = grouped["name"].transform("size")[first.index] - 1
+    return first.assign(name=[f"{name} and {n} more" if n else name for name, n in zip(first["name"], more)])
