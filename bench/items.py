@@ -144,7 +144,7 @@ def save_items(items: Items, path: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_items(path: Path) -> tuple[Items, str]:
+def read_items(path: Path | str) -> tuple[Items, str]:
     """An items file read as hostile input (bench.safe_json caps, duplicate keys, no NaN), validated
     strictly; and the sha256 of its bytes. Raises ValueError (UnsafeFile or pydantic's ValidationError)."""
     text = read_capped_text(path, MAX_ITEMS_BYTES)

@@ -71,27 +71,32 @@ def _strings(value: Any, here: str = "") -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{here}.{index}")
 
 
-def _suspect_texts(value: dict[str, Any] | list[Any], found: list[str]) -> list[str]:
-    """The strings in a dumped result that could hold a machine path: every MACHINE_PATH match holds a '/',
-    a '\\' or a '..', and testing for those in C skips the regex for most strings (a quick pass: `_strings`
-    then names where). Numbers are skipped in the loop, not in a call each: lists of them are long."""
-    for item in value.values() if isinstance(value, dict) else value:
-        if isinstance(item, str):
-            if "/" in item or "\\" in item or ".." in item:
+def _suspect_texts(result: RunResult) -> list[str]:
+    """Every string of the result (keys too) that could hold a machine path, for the quick pass before
+    `_strings` names where: each MACHINE_PATH match holds a '/', a '\\' or a '..', and the `in` tests run
+    in C. The strings come from the result's JSON: without a backslash it has no escape, so a '"' only
+    opens or closes a string and every other piece between two is one; else from a walk of its dump."""
+    text = result.model_dump_json()
+    if "\\" not in text:
+        return [piece for piece in text.split('"')[1::2] if "/" in piece or ".." in piece]
+    found, stack = [], [result.model_dump(mode="json")]
+    while stack:
+        value = stack.pop()
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, str) and ("/" in item or "\\" in item or ".." in item):
                 found.append(item)
-        elif isinstance(item, (dict, list)):
-            _suspect_texts(item, found)
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
     return found
 
 
 def path_problems(result: RunResult) -> list[Problem]:
     """Every text of the file, free text included, is free of this machine's paths."""
-    dumped = result.model_dump(mode="json")
-    if not any(MACHINE_PATH.search(text) for text in _suspect_texts(dumped, [])):
+    if not any(MACHINE_PATH.search(text) for text in _suspect_texts(result)):
         return []
     return [(where, "holds an absolute path or a '..': a result names files relative to the submissions "
                     "folder and a local checkpoint as local/<folder>")
-            for where, text in _strings(dumped) if MACHINE_PATH.search(text)]
+            for where, text in _strings(result.model_dump(mode="json")) if MACHINE_PATH.search(text)]
 
 
 def provenance_problems(result: RunResult) -> list[Problem]:
