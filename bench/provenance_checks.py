@@ -49,6 +49,8 @@ def stale_problems(result: RunResult) -> list[Problem]:
     if spec is None or spec.recipe is None:
         return []
     data_hash = recipes.current_hash(spec.recipe, json.dumps(spec.recipe_args, sort_keys=True))
+    if result.task.version == spec.version and result.task.data_hash == data_hash:
+        return []  # the common case, without building the messages
     command = rerun_command(result.model.name, result.method.name, result.task.name, result.profile)
     found = [("task.version", result.task.version != spec.version,
               f"version {result.task.version}, task {spec.name} is now version {spec.version}"),
@@ -69,27 +71,32 @@ def _strings(value: Any, here: str = "") -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{here}.{index}")
 
 
-def _texts(value: Any) -> Iterator[str]:
-    """Every string in `value`, without its location: the quick pass before `_strings` names where."""
-    stack = [value]
+def _suspect_texts(result: RunResult) -> list[str]:
+    """Every string of the result (keys too) that could hold a machine path, for the quick pass before
+    `_strings` names where: each MACHINE_PATH match holds a '/', a '\\' or a '..', and the `in` tests run
+    in C. The strings come from the result's JSON: without a backslash it has no escape, so a '"' only
+    opens or closes a string and every other piece between two is one; else from a walk of its dump."""
+    text = result.model_dump_json()
+    if "\\" not in text:
+        return [piece for piece in text.split('"')[1::2] if "/" in piece or ".." in piece]
+    found, stack = [], [result.model_dump(mode="json")]
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        value = stack.pop()
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, str) and ("/" in item or "\\" in item or ".." in item):
+                found.append(item)
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
+    return found
 
 
 def path_problems(result: RunResult) -> list[Problem]:
     """Every text of the file, free text included, is free of this machine's paths."""
-    dumped = result.model_dump(mode="json")
-    if not any(MACHINE_PATH.search(text) for text in _texts(dumped)):
+    if not any(MACHINE_PATH.search(text) for text in _suspect_texts(result)):
         return []
     return [(where, "holds an absolute path or a '..': a result names files relative to the submissions "
                     "folder and a local checkpoint as local/<folder>")
-            for where, text in _strings(dumped) if MACHINE_PATH.search(text)]
+            for where, text in _strings(result.model_dump(mode="json")) if MACHINE_PATH.search(text)]
 
 
 def provenance_problems(result: RunResult) -> list[Problem]:

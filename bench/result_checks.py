@@ -86,12 +86,17 @@ def task_problems(result: RunResult) -> list[Problem]:
 
 def params_slug(method: MethodInfo) -> str:
     """The slug bench gives `method.name` with `method.params` (strictly typed), without suffixes."""
+    given = {key: value for key, value in method.params.items() if value is not None}
+    return _slug(method.name, json.dumps(given, sort_keys=True))
+
+
+@lru_cache(maxsize=4096)  # a folder repeats a few dozen (method, params) thousands of times; errors are not kept
+def _slug(name: str, params_json: str) -> str:
     from bench.methods import METHODS  # imports torch: only when a file gets this far
 
-    cls = METHODS.get(method.name)  # BenchError naming the known methods
-    given = {key: value for key, value in method.params.items() if value is not None}
+    cls = METHODS.get(name)  # BenchError naming the known methods
     try:
-        params = cls.Params.model_validate_json(json.dumps(given), strict=True)
+        params = cls.Params.model_validate_json(params_json, strict=True)
     except ValidationError as err:
         first = err.errors()[0]
         raise BenchError(f"{'.'.join(map(str, first['loc'])) or 'params'}: {first['msg']}") from None

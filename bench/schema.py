@@ -276,7 +276,7 @@ def save_result(result: RunResult, path: Path) -> None:
     write_json_atomic(path, result.model_dump(mode="json"))
 
 
-def load_result(path: Path) -> RunResult:
+def load_result(path: Path | str) -> RunResult:
     """A result file read as hostile input (bench.safe_json) and validated strictly: no type coercion (a
     score given as "0.5" is rejected); dates are ISO strings, as JSON has no date type. Raises ValueError."""
     text = read_capped_text(path)

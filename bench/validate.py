@@ -70,22 +70,39 @@ def candidates(root: Path) -> tuple[list[str], list[Finding]]:
     be listed is itself an invalid entry."""
     found, findings = [], []
 
-    def flag(path: str | os.PathLike[str], message: str) -> None:
-        found.append(_relative(root, path))
-        findings.append(Finding(found[-1], "", message))
+    def flag(rel: str, message: str) -> None:
+        found.append(rel)
+        findings.append(Finding(rel, "", message))
 
-    def unlistable(err: OSError) -> None:
-        flag(err.filename, f"cannot list: {err.strerror}")
-
-    for folder, dirs, files in os.walk(root, onerror=unlistable):
-        here = Path(folder)
-        found += [_relative(root, here / name) for name in [*files, *dirs]
-                  if name.lower().endswith(".json") and not name.lower().endswith(ITEMS_SUFFIX)]
-        for name in list(dirs):
-            if name.startswith(".") or name.lower().endswith(".json") or os.path.islink(here / name):
-                dirs.remove(name)  # a folder named x.json was listed above: reading it reports it
-            if os.path.islink(here / name) and not name.lower().endswith(".json"):
-                flag(here / name, "is a symbolic link to a folder: not followed")
+    # os.scandir by hand rather than os.walk: one listing per folder and plain string paths (a tenth of the
+    # walk's time at 10,000 files); folders in os.walk's top-down order, so findings keep theirs.
+    pending = [("", os.fspath(root))]  # (path relative to root with a trailing '/', folder)
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as err:
+            flag(_relative(root, err.filename or folder), f"cannot list: {err.strerror}")
+            continue
+        below = []
+        for entry in entries:
+            name, rel = entry.name, prefix + entry.name
+            lower = name.lower()
+            if lower.endswith(".json") and not lower.endswith(ITEMS_SUFFIX):
+                found.append(rel)  # a folder named x.json too: reading it reports it
+            try:
+                is_dir = entry.is_dir()  # follows a link, as os.walk does, to tell a link to a folder
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                continue
+            link = entry.is_symlink()
+            if link and not lower.endswith(".json"):
+                flag(rel, "is a symbolic link to a folder: not followed")
+            if not (name.startswith(".") or lower.endswith(".json") or link):
+                below.append((rel + "/", entry.path))
+        pending += reversed(below)
     return sorted(set(found)), findings
 
 
@@ -96,7 +113,7 @@ def _relative(root: Path, path: str | os.PathLike[str]) -> str:
 def read(root: Path, rel: str) -> tuple[RunResult | None, list[Finding]]:
     """The file's result if it reads and validates, else its findings."""
     try:
-        return load_result(root / rel), []
+        return load_result(os.path.join(root, rel)), []  # a string: pathlib's parsing costs more than the read
     except (UnsafeFile, OutdatedResult) as err:
         return None, [Finding(rel, "", str(err))]
     except ValidationError as err:
