@@ -64,6 +64,7 @@ bench: venv $(XC_STAMP)
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_crosscheck --python $(XC_VENV)/bin/python
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_calibration
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_site
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_hardware
 
 # The leaderboard's seeded results: real runs on cpu-2c into submissions/, in order of what a reader needs
 # first (every variant on the smoke tasks, then the kick tasks, then LIMIT). Resumable: a rerun skips every

@@ -131,8 +131,14 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
     dense_speeds, dense_bytes = _DENSE[(model_name, profile.name)]  # timed before compressing
     compressed = method.name != "dense"
     kernel = kernel_for(method, profile) if compressed else NOMINAL
-    timed = with_kernel(module, kernel)
-    found = speeds(timed, kind, profile) if compressed else dense_speeds
+    try:
+        timed = with_kernel(module, kernel)
+        found = speeds(timed, kind, profile) if compressed else dense_speeds
+    except (RuntimeError, ValueError, NotImplementedError):  # e.g. a shape the 2:4 kernel does not take
+        if kernel == NOMINAL:
+            raise
+        kernel, timed = NOMINAL, module
+        found = speeds(timed, kind, profile)
     memory = tensor_bytes(timed) if compressed else dense_bytes
     del timed
     storage = method.params if compressed and hasattr(method.params, "storage") else None

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pydantic import ValidationError
 
 from bench import BenchError
+from bench.measurement_checks import measurement_problems
 from bench.provenance_checks import provenance_problems
 from bench.schema import MethodInfo, RunResult
 from bench.taskspec import TASKS
@@ -115,4 +116,5 @@ def content_problems(result: RunResult) -> list[Problem]:
         problems += score_problems(f"seed_runs.{index}.metrics", {result.main_metric: run.main_score, **run.metrics})
     wrong = result.dense_reference and out_of_range(result.main_metric, result.dense_reference.main_score)
     problems += [("dense_reference.main_score", wrong)] if wrong else []
-    return problems + task_problems(result) + method_problems(result.method) + provenance_problems(result)
+    return (problems + task_problems(result) + method_problems(result.method) + provenance_problems(result)
+            + measurement_problems(result))

@@ -133,3 +133,44 @@ def test_the_model_file_holds_each_format_and_its_size_is_measured_from_disk(met
     # the packed tensors are the format bench.methods.storage counts, within its rounding per layer
     assert abs(payload - facts.storage_bytes) <= 8 * facts.target_layers + 4 * module.config.intermediate_size * 7
     assert rest_path.stat().st_size > 2 * module.model.embed_tokens.weight.numel()  # fp16, tied head once
+
+
+def test_a_measured_result_validates_and_a_speedup_that_its_speeds_do_not_give_is_caught(forced_rtn8):
+    from bench.measurement_checks import measurement_problems
+
+    result = forced_rtn8.compressed
+    assert measurement_problems(result) == []
+    m = result.measurements
+    tampered = result.model_copy(update={"measurements": m.model_copy(update={
+        "decode_speedup": m.decode_speedup.model_copy(update={"median": 3 * m.decode_speedup.median})})})
+    assert [field for field, _ in measurement_problems(tampered)] == ["measurements.decode_speedup"]
+
+
+def test_an_encoder_measures_documents_per_second_and_faiss_query_latency(tiny_encoder_dir, tmp_path):
+    pairs = run(RunRequest(method="magnitude", method_params={"sparsity": 0.5}, model=str(tiny_encoder_dir),
+                           tasks=["wiki_retrieval"], out=tmp_path, limit=3, embed="int8,binary,pq:4"),
+                log=lambda _line: None)
+    kernels = {p.compressed.vectors.codec: p.compressed.vectors.search_kernel for p in pairs}
+    assert kernels["int8"] == "faiss_int8" and kernels["binary"] == "faiss_binary"
+    assert set(kernels.values()) == {"faiss_int8", "faiss_binary", "nominal"}  # pq: the numpy search that scored
+    for pair in pairs:
+        vectors, m = pair.compressed.vectors, pair.compressed.measurements
+        assert 0 < vectors.query_latency_ms_p50 <= vectors.query_latency_ms_p99
+        assert m.kernel == "nominal" and m.speeds.documents_per_s.median > 0 and m.speeds.decode_tokens_per_s is None
+        assert m.documents_speedup.low <= m.documents_speedup.median <= m.documents_speedup.high
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: times 2:4 with to_sparse_semi_structured")
+def test_2_of_4_on_a_gpu_is_timed_with_the_semi_structured_kernel():
+    from bench.kernels import tensor_bytes, with_kernel
+
+    def pruned() -> torch.nn.Module:
+        linear = torch.nn.Linear(256, 256).half().cuda()
+        linear.weight.data *= torch.tensor([1, 1, 0, 0], device="cuda", dtype=torch.half).repeat(256, 64)
+        return torch.nn.Sequential(linear)
+    module = torch.nn.Module()
+    module.layers = torch.nn.ModuleList([pruned(), pruned()])
+    fast = with_kernel(module, "semi_structured_2_4_cuda")
+    x = torch.randn(64, 256, device="cuda", dtype=torch.half)
+    assert torch.allclose(fast.layers[0](x), module.layers[0](x), atol=1e-2, rtol=1e-2)
+    assert tensor_bytes(fast) < tensor_bytes(module)
