@@ -46,6 +46,10 @@ class VariantMeasure:
 _DENSE: dict[tuple[str, str], tuple[Speeds, int]] = {}  # (model, profile) -> the dense parent's speeds, bytes
 
 
+def summary(rates: list[float]) -> Rate:
+    return Rate(median=statistics.median(rates), low=min(rates), high=max(rates), repeats=len(rates))
+
+
 def rate(work: Callable[[], Any], units: float, warmup: int, repeats: int, sync: Callable[[], None]) -> Rate:
     """`units` of work per second over `repeats` timed calls of `work`, after `warmup` untimed ones."""
     for _ in range(warmup):
@@ -57,7 +61,7 @@ def rate(work: Callable[[], Any], units: float, warmup: int, repeats: int, sync:
         work()
         sync()
         rates.append(units / max(time.perf_counter() - started, 1e-9))
-    return Rate(median=statistics.median(rates), low=min(rates), high=max(rates), repeats=repeats)
+    return summary(rates)
 
 
 def _sync(device: str) -> Callable[[], None]:
@@ -72,28 +76,47 @@ def workload(profile: Profile, kind: str) -> Workload:
     return Workload(batch_size=profile.embed_batch_size, documents=m.documents, warmup=m.warmup)
 
 
+class _Clock:
+    """A logits processor that only notes when each new token's logits are ready: the first after the
+    prompt's forward pass (prefill), each later one after one decode step."""
+
+    def __init__(self, sync: Callable[[], None]) -> None:
+        self.sync, self.times = sync, []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.sync()
+        self.times.append(time.perf_counter())
+        return scores
+
+
 @torch.no_grad()
 def llm_speeds(module: nn.Module, profile: Profile, load: Workload) -> Speeds:
-    """Prefill tokens/s (one forward pass over the prompts) and decode tokens/s (greedy generation of exactly
-    `new_tokens`, less its prefill: new_tokens - 1 decode steps per sequence)."""
+    """Prefill tokens/s (prompt tokens over the time to the first new token's logits) and decode tokens/s
+    (the new_tokens - 1 greedy steps after it), both from each of `repeats` greedy generations of exactly
+    `new_tokens`, after `warmup` short ones (two new tokens: the prefill and one decode step)."""
+    from transformers import LogitsProcessorList
+
     generator = torch.Generator().manual_seed(FIXED_SEED)
-    vocab = module.config.vocab_size
-    ids = torch.randint(3, vocab, (load.batch_size, load.prompt_tokens), generator=generator).to(profile.device)
-    mask, sync, m = torch.ones_like(ids), _sync(profile.device), profile.measure
-    prefill = rate(lambda: module(input_ids=ids, attention_mask=mask), ids.numel(), load.warmup, m.repeats, sync)
+    ids = torch.randint(3, module.config.vocab_size, (load.batch_size, load.prompt_tokens), generator=generator)
+    ids = ids.to(profile.device)
+    mask, sync = torch.ones_like(ids), _sync(profile.device)
     pad = module.config.eos_token_id if module.config.eos_token_id is not None else 0
     pad = pad[0] if isinstance(pad, list) else pad
 
-    def generate() -> None:
-        module.generate(input_ids=ids, attention_mask=mask, max_new_tokens=load.new_tokens,
-                        min_new_tokens=load.new_tokens, do_sample=False, pad_token_id=pad)
-    whole = rate(generate, 1.0, load.warmup, m.repeats, sync)  # generations per second
-    decode_tokens = load.batch_size * (load.new_tokens - 1)
-    per_run = [1 / whole.high, 1 / whole.median, 1 / whole.low]  # seconds: fastest, median, slowest
-    prefill_seconds = ids.numel() / prefill.median
-    decode = sorted(decode_tokens / max(s - prefill_seconds, 1e-9) for s in per_run)
-    return Speeds(prefill_tokens_per_s=prefill,
-                  decode_tokens_per_s=Rate(median=decode[1], low=decode[0], high=decode[2], repeats=m.repeats))
+    def generate(new_tokens: int) -> tuple[float, float]:
+        clock = _Clock(sync)
+        sync()
+        started = time.perf_counter()
+        module.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                        do_sample=False, pad_token_id=pad, logits_processor=LogitsProcessorList([clock]))
+        return clock.times[0] - started, clock.times[-1] - clock.times[0]
+
+    for _ in range(load.warmup):
+        generate(2)
+    runs = [generate(load.new_tokens) for _ in range(profile.measure.repeats)]
+    return Speeds(prefill_tokens_per_s=summary([ids.numel() / max(p, 1e-9) for p, _ in runs]),
+                  decode_tokens_per_s=summary([load.batch_size * (load.new_tokens - 1) / max(d, 1e-9)
+                                               for _, d in runs]))
 
 
 def encoder_speeds(module: Any, profile: Profile, load: Workload) -> Speeds:
