@@ -82,8 +82,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
         group_size: int | None, symmetric: bool | None, damp: float | None, act_order: bool | None,
         static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
-        tasks: str | None, profile: str, out: Path, force: bool, force_hardware: bool, limit: int | None, calib_samples: int | None,
-        calib_seqlen: int | None, calib_source: str | None, seed: int | None, seeds: str | None, trust_remote_code: bool,
+        tasks: str | None, profile: str, out: Path, force: bool, force_hardware: bool, limit: int | None,
+        calib_samples: int | None, calib_seqlen: int | None, calib_source: str | None, seed: int | None, seeds: str | None, trust_remote_code: bool,
         log_file: Path | None,
         verbose: bool) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""

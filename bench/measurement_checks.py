@@ -36,6 +36,7 @@ def measurement_problems(result: RunResult) -> list[tuple[str, str]]:
         problems.append(("measurements.layers_file_bytes", "exceeds the whole model's file bytes"))
     if m.kernel not in KERNELS:
         problems.append(("measurements.kernel", f"{m.kernel!r} is not one of {', '.join(sorted(KERNELS))}"))
-    if result.profile in PROFILES and m.over_budget != (m.peak_memory_bytes > PROFILES.get(result.profile).memory_gb * 2**30):
+    budget = PROFILES.get(result.profile).memory_gb * 2**30 if result.profile in PROFILES else None
+    if budget is not None and m.over_budget != (m.peak_memory_bytes > budget):
         problems.append(("measurements.over_budget", f"does not follow from the peak and {result.profile}'s budget"))
     return problems

@@ -29,7 +29,8 @@ from bench.provenance import environment
 from bench.hashing import weights_hash
 from bench.resume import finished, run_config
 from bench.run_config import RunConfig, config_hash
-from bench.schema import DenseReference, Efficiency, RunResult, TaskInfo, model_dirname, paths_for, result_path, save_result
+from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, model_dirname, paths_for, result_path,
+                          save_result)
 from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method, submissions_root
 from bench.taskspec import TaskSpec, resolve_tasks
 

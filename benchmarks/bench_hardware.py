@@ -1,10 +1,11 @@
 """Benchmark (`make bench`): what measuring costs, and what int8 buys on CPU, on the default LLM.
 
-Runs `bench run` end to end on SmolLM2-135M (offline) on the smoke suite's LLM tasks, on the cpu-2c profile: the dense parent,
-8-bit RTN (timed with torch's dynamic int8 Linear kernel) and magnitude 2:4 (no CPU kernel: nominal), into a
-scratch folder. Prints each result's measured speeds and speed-ups over the dense parent, with their spread,
-and the overhead: seconds spent measuring (timing, model files) over seconds spent evaluating. Targets: the
-overhead at most 5%; int8 decode in the issue's range (3.0x on this model with 2 threads) and 2:4 about 1.0x.
+Runs `bench run` end to end on SmolLM2-135M (offline) on the smoke suite's LLM tasks, on the cpu-2c profile:
+the dense parent, 8-bit RTN (timed with torch's dynamic int8 Linear kernel) and magnitude 2:4 (no CPU
+kernel: nominal), into a scratch folder. Prints each variant's measured speeds and speed-ups over the dense
+parent, with their spread, and the overhead: seconds spent measuring (timing, model files) over seconds
+spent evaluating. Targets: the overhead at most 5%; int8 decode in the issue's range (3.0x on this model
+with 2 threads) and 2:4 about 1.0x.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ TINY = dict(calib_samples=2, calib_seqlen=32, limit=2, seed=0)
 
 
 def test_every_profile_round_trips_through_yaml_and_cpu_2c_keeps_what_its_hashes_depend_on():
-    assert {"cpu-2c", "cpu-16c", "a100-80g", "h100-80g", "h200-141g", "l4-24g", "rtx4090-24g", "apple-m"} <= set(PROFILES)
+    assert {"cpu-2c", "cpu-16c", "a100-80g", "h100-80g", "h200-141g", "l4-24g", "rtx4090-24g",
+            "apple-m"} <= set(PROFILES)
     for _, profile in PROFILES.items():
         assert load_profile(profile.to_yaml()) == profile
     cpu = PROFILES.get("cpu-2c")
@@ -43,6 +44,20 @@ def test_profile_show_prints_yaml_and_an_unknown_name_gets_suggestions():
 def test_profile_detect_names_the_machine_and_a_profile():
     result = CliRunner().invoke(cli, ["profile", "detect"])
     assert result.exit_code == 0 and "cores" in result.output and "closest profile: " in result.output
+
+
+def test_each_difference_that_changes_timings_is_named_and_the_closest_profile_matches():
+    from bench.hardware import Hardware
+    from bench.machine import closest_profile, mismatches
+
+    l4 = Hardware(machine="x86_64", cpu="AMD EPYC", cpu_count=16, torch_threads=16, gpu="NVIDIA L4",
+                  gpu_memory_gb=22.0, ram_gb=64.0)
+    assert mismatches(PROFILES.get("h100-80g"), l4) == [
+        "GPU 'NVIDIA L4', the profile expects one matching 'H100'", "22 GB of GPU memory, the profile expects 80"]
+    assert mismatches(PROFILES.get("l4-24g"), l4) == [] and closest_profile(l4).name == "l4-24g"
+    big_cpu = l4.model_copy(update={"gpu": None, "gpu_memory_gb": None})
+    assert closest_profile(big_cpu).name == "cpu-16c"  # the most demanding CPU profile it fully meets
+    assert closest_profile(big_cpu.model_copy(update={"cpu_count": 4, "ram_gb": 16.0})).name == "cpu-2c"
 
 
 def _one_core(monkeypatch):
@@ -78,6 +93,7 @@ def forced_rtn8(tiny_llama_dir, tmp_path_factory):
         pairs = run(RunRequest(method="rtn", method_params={"bits": 8}, model=str(tiny_llama_dir), tasks=["wiki_ppl"],
                                out=out, force_hardware=True, **TINY), log=lambda _line: None)
     assert bench.runner.hardware_seen().cpu_count != 1  # the patch is gone
+    pairs[0].out = out
     return pairs[0]
 
 
@@ -87,6 +103,16 @@ def test_a_forced_run_records_the_expectation_the_machine_and_the_flag(forced_rt
         assert check.forced and check.expected.cpu_cores == 2 and check.mismatches == [
             "1 CPU cores, the profile expects at least 2"]
         assert result.hardware.cpu_count == 1 and result.hardware.ram_gb > 0
+
+
+def test_the_site_marks_a_forced_result_and_shows_what_was_measured(forced_rtn8, tmp_path):
+    from bench.site.build import build
+
+    index, _table = build(forced_rtn8.out, tmp_path)
+    page = index.read_text()
+    assert ">forced<" in page and "measured speed-up" in page and "decode tok/s" in page
+    pareto = (tmp_path / "pareto-cpu-2c.html").read_text()
+    assert "pareto-cpu-2c.speed.vl.json" in pareto  # the second chart: retained % against the measured speed-up
 
 
 def test_every_result_measures_speed_size_and_memory_with_their_spread(forced_rtn8):

@@ -76,7 +76,7 @@ def index_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         prefill_tps=("prefill_tps", "first"), decode_tps=("decode_tps", "first"), docs_per_s=("docs_per_s", "first"),
         peak_memory_mb=("peak_memory_mb", "max"), kernel=("kernel", "first"), forced=("forced", "max"),
         n_results=("task", "size"))
-    first["forced"] = first["forced"].map(lambda forced: "forced" if forced is True else "")  # the row's marker
+    first["forced"] = first["forced"].eq(True).map({True: "forced", False: ""})  # the row's marker
     for name, tasks in suites.items():
         scored = table[table["task"].isin(tasks)]
         grouped = scored.groupby(VARIANT, sort=False)
