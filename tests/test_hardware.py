@@ -118,7 +118,7 @@ def test_the_site_marks_a_forced_result_and_shows_what_was_measured(forced_rtn8,
 def test_every_result_measures_speed_size_and_memory_with_their_spread(forced_rtn8):
     dense, rtn = forced_rtn8.dense.measurements, forced_rtn8.compressed.measurements
     assert dense.kernel == "nominal" and rtn.kernel == "int8_dynamic_cpu"  # cpu-2c has the int8 kernel
-    assert dense.workload.batch_size == 4 and dense.workload.prompt_tokens == 128 and dense.workload.new_tokens == 16
+    assert dense.workload.batch_size == 4 and dense.workload.prompt_tokens == 128 and dense.workload.new_tokens == 8
     for m in (dense, rtn):
         for rate in (m.speeds.prefill_tokens_per_s, m.speeds.decode_tokens_per_s):
             assert 0 < rate.low <= rate.median <= rate.high and rate.repeats == 3 and math.isfinite(rate.high)
