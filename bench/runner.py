@@ -12,9 +12,8 @@ from typing import Callable
 from torch import nn
 
 from bench import BenchError, backends, recipes
-from bench.assets import (DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, model_skeleton,
+from bench.assets import (DEFAULT_MODELS, MODELS, ModelRef, cache_dir, load_model, model_skeleton,
                           resolve_model)
-from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import VectorVariant, parse_embed
