@@ -66,6 +66,7 @@ bench: venv $(XC_STAMP)
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_calibration
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_site
 	$(OFFLINE) $(BIN)/python -m benchmarks.bench_sweep
+	$(OFFLINE) $(BIN)/python -m benchmarks.bench_hardware
 
 # The leaderboard's seeded results: real runs on cpu-2c into submissions/, one grid (grids/seeded.yaml) in order of
 # what a reader needs first (the encoder, every LLM variant on the smoke tasks, then the kick tasks, then LIMIT).

@@ -9,6 +9,7 @@ import click
 
 from bench import BenchError
 from bench.cli_sweep import include_path_option, load_includes, sweep
+from bench.profile_cli import profile
 
 
 class BenchGroup(click.Group):
@@ -63,6 +64,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--profile", default="cpu-2c", show_default=True, help="Hardware profile (`bench ls profiles`).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
 @click.option("--force", is_flag=True, help="Recompute results that already exist.")
+@click.option("--force-hardware", is_flag=True, help="Run even where this machine does not match the profile "
+                                                     "(`bench profile detect`); the results are marked as forced.")
 @click.option("--limit", type=click.IntRange(min=1), help="Score only the first N items per task (quick checks).")
 @click.option("--calib-samples", type=int, help="Calibration sequences (default: the profile's).")
 @click.option("--calib-seqlen", type=int, help="Tokens per calibration sequence (default: the profile's).")
@@ -81,9 +84,10 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
         group_size: int | None, symmetric: bool | None, damp: float | None, act_order: bool | None,
         static_groups: bool | None, keep: float | None, rank_ratio: float | None, model: str | None,
         parent: str | None, label: str | None, embed: str | None, suite: str | None,
-        tasks: str | None, profile: str, out: Path, force: bool, limit: int | None, calib_samples: int | None,
-        calib_seqlen: int | None, calib_source: str | None, seed: int | None, seeds: str | None, trust_remote_code: bool,
-        log_file: Path | None, verbose: bool, include_paths: tuple[str, ...]) -> None:
+        tasks: str | None, profile: str, out: Path, force: bool, force_hardware: bool, limit: int | None,
+        calib_samples: int | None, calib_seqlen: int | None, calib_source: str | None, seed: int | None,
+        seeds: str | None, trust_remote_code: bool, log_file: Path | None, verbose: bool,
+        include_paths: tuple[str, ...]) -> None:
     """Compress a model, evaluate it and its dense parent, write result files, print a table."""
     from bench.assets import cache_dir
     from bench.console import RunConsole, default_log_path
@@ -104,7 +108,8 @@ def run(method: str, sparsity: str | None, pattern: str | None, schedule: str | 
               "keep": keep, "rank_ratio": rank_ratio, "label": label,
               "damp": damp, "act_order": act_order, "static_groups": static_groups}
     requests = [RunRequest(method=name, method_params={**shared, **variant}, model=model, parent=parent,
-                           suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force, limit=limit,
+                           suite=suite, tasks=_split(tasks), profile=profile, out=out, force=force,
+                           force_hardware=force_hardware, limit=limit,
                            calib_samples=calib_samples, calib_seqlen=calib_seqlen, calib_source=calib_source,
                            seed=seed, seeds=seed_list, trust_remote_code=trust_remote_code, embed=embed)
                 for name in _split(method) or ["wanda"] for variant in sweep or [{}]]
@@ -286,3 +291,4 @@ def site_screenshot(site_dir: Path, out: Path) -> None:
 
 
 cli.add_command(sweep)
+cli.add_command(profile)

@@ -30,7 +30,8 @@ EXTRA_RETAINED = ["retained_std", "retained_low", "retained_high"]
 # The dense parent is the fp16 baseline every storage format is measured against.
 # What else a row of `load_table` carries: the result file's path relative to the submissions root among them.
 ROW_EXTRAS = ["score_low", "score_high", "model_notes", "limited", "metrics", "calibration", "model_bytes", "index_bytes", "query_ms",
-              "eval_seconds", "method_name", "method_params", "items_file", "ceilings", "path"]
+              "query_ms_p99", "eval_seconds", "measured_speedup", "prefill_tps", "decode_tps", "docs_per_s",
+              "peak_memory_mb", "kernel", "forced", "method_name", "method_params", "items_file", "ceilings", "path"]
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
 
@@ -92,10 +93,20 @@ def result_row(result: RunResult) -> dict[str, object]:
 def efficiency_facts(result: RunResult) -> dict[str, float | None]:
     """What a result measured about its cost: the whole model's bytes (compressed layers in their format),
     the vector index's bytes and one query's latency, and the evaluation's wall time on its profile."""
+    m = result.measurements
+    speedup = m and (m.decode_speedup or m.documents_speedup)
+    rate = (lambda name: getattr(m.speeds, name).median if getattr(m.speeds, name) else None) if m else lambda _: None
     return {"model_bytes": result.compression.model_bytes if result.compression else None,
             "index_bytes": result.vectors.index_bytes if result.vectors else None,
             "query_ms": result.vectors.query_latency_ms_p50 if result.vectors else None,
-            "eval_seconds": result.efficiency.eval_seconds}
+            "query_ms_p99": result.vectors.query_latency_ms_p99 if result.vectors else None,
+            "eval_seconds": result.efficiency.eval_seconds,
+            # measured on the profile's workload (bench.measure): decode (LLM) or documents/s (encoder) over the
+            # dense parent's, the rates themselves, the evaluation's peak memory and the kernel timed
+            "measured_speedup": speedup.median if speedup else None, "prefill_tps": rate("prefill_tokens_per_s"),
+            "decode_tps": rate("decode_tokens_per_s"), "docs_per_s": rate("documents_per_s"),
+            "peak_memory_mb": m.peak_memory_bytes / 2**20 if m else None, "kernel": m.kernel if m else None,
+            "forced": bool(result.machine_check and result.machine_check.forced)}
 
 
 def calibration_label(result: RunResult) -> str | None:

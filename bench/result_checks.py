@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bench import BenchError
 from bench.limit_points import ceiling_problems
+from bench.measurement_checks import measurement_problems
 from bench.provenance_checks import provenance_problems
 from bench.schema import MethodInfo, RunResult
 from bench.taskspec import TASKS
@@ -124,4 +125,5 @@ def content_problems(result: RunResult) -> list[Problem]:
     spec = TASKS.get(result.task.name) if result.task.name in TASKS else None
     protocol = None if spec is None else spec.engine.get("protocol", "best_found") if spec.backend == "limit" else ""
     problems += ceiling_problems(result.ceilings, result.metrics, protocol)
-    return problems + task_problems(result) + method_problems(result.method) + provenance_problems(result)
+    return (problems + task_problems(result) + method_problems(result.method) + provenance_problems(result)
+            + measurement_problems(result))

@@ -46,7 +46,7 @@ class CalibrationSettings(Strict):
 
 
 class ProfileConfig(Strict):
-    device: Literal["cpu", "cuda"]
+    device: Literal["cpu", "cuda", "mps"]
     dtype: str
     batch_size: int
     embed_batch_size: int

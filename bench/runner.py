@@ -7,26 +7,29 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from torch import nn
 
 from bench import BenchError, backends, recipes
-from bench.assets import (DEFAULT_MODELS, MODELS, LoadedModel, ModelRef, cache_dir, load_model, model_skeleton,
+from bench.assets import (DEFAULT_MODELS, MODELS, ModelRef, cache_dir, load_model, model_skeleton,
                           resolve_model)
-from bench.backends import TaskOutcome
 from bench.methods.base import Method, make_method
 from bench.methods.calibration import CalibrationConfig, build_calibration
 from bench.methods.embed import VectorVariant, parse_embed
 from bench.item_results import seed_items, with_items
 from bench.methods.facts import describe
-from bench.profiles import PROFILES, Profile, activate, hardware_seen
+from bench.evaluation import evaluate, time_dense_parent
+from bench.hardware import MachineCheck
+from bench.machine import check_machine, hardware_seen
+from bench.measure import measure_variant
+from bench.profiles import PROFILES, Profile, activate
 from bench.provenance import environment
 from bench.hashing import weights_hash
 from bench.resume import finished, run_config
 from bench.run_config import RunConfig, config_hash
-from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, VectorFacts,
-                          model_dirname, paths_for, result_path, save_result)
+from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, model_dirname, paths_for, result_path,
+                          save_result)
 from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method, submissions_root
 from bench.taskspec import TaskSpec, resolve_tasks
 
@@ -42,6 +45,7 @@ class RunRequest:
     profile: str = "cpu-2c"
     out: Path = Path("submissions")
     force: bool = False
+    force_hardware: bool = False  # run on a machine that does not match the profile (recorded as forced)
     limit: int | None = None
     calib_samples: int | None = None
     calib_seqlen: int | None = None
@@ -69,11 +73,13 @@ class Plan:
     embed: list[VectorVariant] = field(default_factory=list)  # embedding variants for retrieval tasks
     checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
     seeds: list[int] = field(default_factory=list)  # the seeds aggregated, sorted (empty: a single-seed run)
+    machine: MachineCheck | None = None  # the profile's expected machine and how this one differs
 
 
 def plan(request: RunRequest) -> Plan:
     """Resolve every name up front, so bad input fails before any model loads."""
     profile = PROFILES.get(request.profile)
+    machine = check_machine(profile, hardware_seen(), request.force_hardware)
     method, calibration, seeds = planned_seeds(request, profile)
     specs = resolve_tasks(request.suite, request.tasks)
     checkpoint = None
@@ -104,7 +110,7 @@ def plan(request: RunRequest) -> Plan:
     if embed and any(ref.kind == "encoder" and not ref.weights for ref, _ in groups):
         raise BenchError("--embed compresses embeddings, and BM25 ranks by term statistics: it has no vectors")
     return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
-                embed=embed, seeds=seeds)
+                embed=embed, seeds=seeds, machine=machine)
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
@@ -229,6 +235,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
     model = load_model(source, p.profile.torch_dtype, p.profile.device)
     if source is not ref:  # a pre-compressed checkpoint is listed under its parent's name
         model.info = model.info.model_copy(update={"name": ref.name, "notes": f"pre-compressed checkpoint {source.source}"})
+    dense_seconds = time_dense_parent(model, ref, method, p.profile)  # before compressing: one process times both
     calib = None
     if method.name not in ("dense", "none"):  # a progress line while it works; `none` only measures
         step = "calibrating and compressing" if method.needs_calibration else "compressing"
@@ -243,11 +250,14 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
         log(f"[{method.slug()}] {line}")
     if isinstance(model.module, nn.Module):  # once per weight variant: the weights every task below scores
         model.info = model.info.model_copy(update={"weights_hash": weights_hash(model.module)})
+    measured = (measure_variant(model.module, ref.name, ref.kind, method, p.profile, dense_seconds)
+                if isinstance(model.module, nn.Module) else None)
 
     for name, variants in todo.items():
         spec = by_name[name]
         log(f"[{method.slug()}] {ref.name} {name}: evaluating...")
-        for variant, outcome, vector_facts, seconds in _evaluate(spec, model, data[name], p, request.limit, variants, log):
+        for variant, outcome, vector_facts, seconds, measurements in evaluate(
+                spec, model, data[name], p.profile, bool(p.embed), request.limit, variants, measured, log):
             target = (name, variant)
             slug = slug_of[target]
             # Vector variants of the dense weights pair with the dense float result of this same run.
@@ -259,7 +269,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                               data_hash=data[name].data_hash, n_items=outcome.n_items,
                               limit=request.limit, engine_version=outcome.engine_version,
                               splits=outcome.splits, subsets=outcome.subsets),
-                profile=p.profile.name, hardware=hardware_seen(),
+                profile=p.profile.name, hardware=hardware_seen(), machine_check=p.machine,
                 main_metric=spec.main_metric, higher_is_better=spec.higher_is_better,
                 main_score=outcome.metrics[spec.main_metric], metrics=outcome.metrics, ceilings=outcome.ceilings,
                 dense_reference=DenseReference(
@@ -268,6 +278,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                 ) if reference else None,
                 compression=facts, calibration=calib.record if calib else None, vectors=vector_facts,
                 efficiency=Efficiency(compress_seconds=compress_seconds, eval_seconds=seconds),
+                measurements=measurements,
                 environment=environment(p.calibration.seed), date=datetime.now(timezone.utc),
                 config=config_of[target], config_hash=config_hash(config_of[target]),
             )
@@ -279,22 +290,3 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
             log(f"[{slug}] {ref.name} {name}: {spec.main_metric} = {result.main_score:.4g} "
                 f"in {seconds:.0f} s -> {path}")
     return results
-
-
-def _evaluate(spec: TaskSpec, model: LoadedModel, data: recipes.TaskData, p: Plan, limit: int | None,
-              variants: list[VectorVariant | None], log: Callable[[str], None]) -> Iterator[tuple[VectorVariant | None, TaskOutcome,
-                                                                        VectorFacts | None, float]]:
-    """(variant, outcome, vector facts, seconds) per requested variant. With embedding variants the
-    model encodes each text once and every variant, the float one included, searches those vectors."""
-    if variants == [None] and not (spec.is_retrieval and p.embed):
-        started = time.perf_counter()
-        outcome = backends.evaluate(spec, model, data, p.profile, limit)
-        yield None, outcome, None, time.perf_counter() - started
-        return
-    from bench.backends.embed_search import evaluate_variants
-
-    for found in evaluate_variants(spec, model.module, data, p.profile.embed_batch_size, limit, variants):
-        if found.outcome is None:
-            log(f"[{found.variant.slug}] {spec.name}: skipped, {found.skipped}")
-        else:
-            yield found.variant, found.outcome, found.facts, found.seconds

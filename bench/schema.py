@@ -13,6 +13,8 @@ from pydantic import Field, field_validator, model_validator
 
 from bench.files import write_json_atomic
 from bench.limit_points import CeilingPoint
+from bench.hardware import Hardware, MachineCheck
+from bench.measurements import Measurements
 from bench.run_config import RunConfig, rerun_command
 from bench.safe_json import check_json, read_capped_text
 from bench.strict import Scalar, Strict
@@ -95,18 +97,9 @@ class VectorFacts(Strict):
     dims: int  # stored dimensions (bits for binary, codes for pq)
     bytes_per_vector: float = Field(gt=0)
     index_bytes: int = Field(gt=0)  # the corpus's vectors plus the codec's own tables (ranges, codebooks, projections)
-    query_latency_ms_p50: float  # exact search of one query against the index, this machine
-
-
-class Hardware(Strict):
-    """The hardware a run actually saw (bench.profiles.hardware_seen)."""
-
-    machine: str
-    cpu: str
-    cpu_count: int | None  # None: the OS did not say
-    torch_threads: int
-    gpu: str | None = None
-    gpu_memory_gb: float | None = None
+    query_latency_ms_p50: float  # one query against the index, this machine
+    query_latency_ms_p99: float | None = None  # None: files written before bench measured it
+    search_kernel: str | None = None  # what searched: a faiss index (bench.profiles.Kernel) or "nominal" (numpy)
 
 
 class DenseReference(Strict):
@@ -195,6 +188,8 @@ class RunResult(Strict):
     calibration: Calibration | None = None
     vectors: VectorFacts | None = None
     efficiency: Efficiency
+    measurements: Measurements | None = None  # speed, size and memory (None: a model without weights, older files)
+    machine_check: MachineCheck | None = None  # the profile's expected machine beside `hardware` (None: older files)
     environment: Environment
     date: datetime
     # A multi-seed aggregate: main_score and metrics are the means over these seeds; calibration,

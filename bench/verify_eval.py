@@ -61,7 +61,7 @@ def _evaluate(spec: TaskSpec, model: LoadedModel, data: TaskData, profile: Profi
     else:  # an --embed result: the codec searches the encoder's vectors, as the run did
         from bench.backends.embed_search import evaluate_variants
 
-        found = evaluate_variants(spec, model.module, data, profile.embed_batch_size, limit, [variant])[0]
+        found = evaluate_variants(spec, model.module, data, profile, limit, [variant])[0]
         if found.outcome is None:
             raise Unverifiable(f"the {variant.slug} index cannot be built again: {found.skipped}")
         outcome = found.outcome

@@ -40,10 +40,9 @@ def main(task: str, embed: str) -> None:
         work()
         return time.perf_counter() - started
 
-    batch = profile.embed_batch_size
     dense = timed(lambda: evaluate(spec, model, data, profile, None))
-    shared = timed(lambda: evaluate_variants(spec, model.module, data, batch, None, [None, *variants]))
-    afresh = sum(timed(lambda v=v: evaluate_variants(spec, model.module, data, batch, None, [v])) for v in variants)
+    shared = timed(lambda: evaluate_variants(spec, model.module, data, profile, None, [None, *variants]))
+    afresh = sum(timed(lambda v=v: evaluate_variants(spec, model.module, data, profile, None, [v])) for v in variants)
     click.echo(f"{task}, minilm-l6, {len(variants)} variants: {embed}")
     for label, seconds in (("mteb dense evaluation (encodes itself)", dense),
                            (f"float + {len(variants)} variants, one encoding", shared),

@@ -13,7 +13,7 @@ def invoke(*args: str):
 @pytest.mark.parametrize("args,expected", [
     (["run", "--method", "wandaa"], "unknown method 'wandaa' (did you mean 'wanda'"),
     (["run", "--tasks", "wiki_pll"], "unknown task 'wiki_pll' (did you mean 'wiki_ppl'"),
-    (["run", "--profile", "cpu-2"], "unknown profile 'cpu-2' (did you mean 'cpu-2c'?)"),
+    (["run", "--profile", "cpu-2"], "unknown profile 'cpu-2' (did you mean 'cpu-2c', 'cpu-16c'?)"),
     (["run", "--suite", "smok"], "unknown suite 'smok' (did you mean 'smoke'?)"),
     (["run", "--model", "smollm"], "unknown model 'smollm'"),
     (["run", "--sparsity", "1.0"], "sparsity must be in [0, 1)"),

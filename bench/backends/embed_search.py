@@ -17,6 +17,8 @@ from bench.backends import TaskOutcome
 from bench.backends.mteb import offline_or_upstream, run_mteb
 from bench.methods.embed import VectorVariant
 from bench.methods.embed.codecs import Codec, nearest, normalize
+from bench.backends.search_kernels import query_latencies
+from bench.profiles import Profile
 from bench.recipes import TaskData
 from bench.schema import VectorFacts
 from bench.taskspec import TaskSpec
@@ -41,19 +43,16 @@ class EmbeddingCache:
         return np.stack([self.vectors[(kind, t)] for t in texts])
 
 
-LATENCY_QUERIES = 100  # single-query searches timed for the p50 latency
-
-
 class VectorSearch:
     """mteb's SearchProtocol: exact search of one codec's index over cached embeddings, by `nearest`
     (at most 2^24 scores at once: bounded memory on LIMIT's 50,000 documents)."""
 
     mteb_model_meta = ModelMeta.create_empty()
 
-    def __init__(self, cache: EmbeddingCache, codec: Codec) -> None:
-        self.cache, self.codec = cache, codec
+    def __init__(self, cache: EmbeddingCache, codec: Codec, profile: Profile) -> None:
+        self.cache, self.codec, self.profile = cache, codec, profile
         self.doc_ids: list[str] = []
-        self.latencies_ms: list[float] = []
+        self.kernel, self.latencies_ms = "", []
 
     def index(self, corpus, **_kwargs) -> None:
         texts = [(f"{row['title']} {row['text']}" if row.get("title") else row["text"]).strip() for row in corpus]
@@ -64,11 +63,9 @@ class VectorSearch:
 
     def search(self, queries, *, top_k: int, **_kwargs) -> dict[str, dict[str, float]]:
         vectors = self.cache.encode(list(queries["text"]), "query")
-        self.latencies_ms = []
-        for i in range(min(len(vectors), LATENCY_QUERIES)):  # one query at a time: what an index would serve
-            started = time.perf_counter()
-            nearest(self.codec, vectors[i : i + 1], top_k)
-            self.latencies_ms.append(1000 * (time.perf_counter() - started))
+        # one query at a time: what an index would serve
+        self.kernel, self.latencies_ms = query_latencies(self.codec, vectors, top_k, self.profile.kernels,
+                                                         self.profile.measure.queries)
         top, scores = nearest(self.codec, vectors, top_k)
         return {qid: {self.doc_ids[d]: float(s) for d, s in zip(top[q], scores[q])}
                 for q, qid in enumerate(queries["id"])}
@@ -83,14 +80,14 @@ class VectorOutcome:
     skipped: str = ""
 
 
-def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, limit: int | None,
+def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, profile: Profile, limit: int | None,
                       variants: list[VectorVariant | None]) -> list[VectorOutcome]:
-    cache = EmbeddingCache(encoder, batch_size)
+    cache = EmbeddingCache(encoder, profile.embed_batch_size)
     results = []
     for variant in variants:
         started = time.perf_counter()
         task, n_queries = offline_or_upstream(spec, data, limit)
-        search = VectorSearch(cache, variant.build() if variant else Codec())
+        search = VectorSearch(cache, variant.build() if variant else Codec(), profile)
         try:
             outcome = run_mteb(search, task, spec, n_queries)
         except BenchError as err:  # e.g. pca:64 on a 35-document corpus: skip it, keep the others
@@ -100,7 +97,9 @@ def evaluate_variants(spec: TaskSpec, encoder, data: TaskData, batch_size: int, 
         facts = VectorFacts(codec=variant.slug if variant else "float", dims=_dims(codec),
                             bytes_per_vector=codec.bytes_per_vector(),
                             index_bytes=int(codec.bytes_per_vector() * len(search.doc_ids) + codec.overhead_bytes()),
-                            query_latency_ms_p50=float(np.median(search.latencies_ms)))
+                            query_latency_ms_p50=float(np.median(search.latencies_ms)),
+                            query_latency_ms_p99=float(np.percentile(search.latencies_ms, 99)),
+                            search_kernel=search.kernel)
         results.append(VectorOutcome(variant=variant, outcome=outcome, facts=facts,
                                      seconds=time.perf_counter() - started))
     return results

@@ -120,10 +120,13 @@ def pareto_page(out: Path, table: pd.DataFrame, profile: str) -> Page:
     sections = []
     chart = figure(out, stem, "bits", "Mean retained % against whole-model bits/weight; the frontier joins the "
                    "variants no other beats on both.", "pareto_chart", table, profile, x="model_bits_per_weight")
-    if chart:
-        sections.append(Section(figure=chart))
+    speed = figure(out, stem, "speed", "Mean retained % against the measured speed-up over the dense parent "
+                   "(decode tokens/s, or documents/s), timed on this profile.", "pareto_chart", table, profile,
+                   x="measured_speedup", x_lower_is_better=False)
+    sections += [Section(figure=found) for found in (chart, speed) if found]
     columns = [*VARIANT[:3], retained(label="mean retained %"),
-               Column("frontier", "on the frontier", filter=True), *FACTS[1:2], FACTS[3], FACTS[7],
+               Column("frontier", "on the frontier", filter=True), *FACTS[1:2], FACTS[3], FACTS[7], FACTS[8],
+               FACTS[11],
                Column("n_results", "results", number("%d"), numeric=True)]
     table = SiteTable("pareto", f"Quality against size on {profile}", present(columns, rows), rows,
                       "Frontier per model family: no other variant of the family is as small (bits/weight) and "

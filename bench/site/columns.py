@@ -37,6 +37,17 @@ FACTS = [
     Column("query_ms", "query ms (p50)", number("%.3g"), numeric=True, note="one exact-search query, measured"),
     Column("speedup", "eval speed-up", number("%.2f×"), numeric=True,
            note="the dense parent's evaluation seconds over this result's, same task and profile, measured"),
+    # measured on the profile's fixed workload, beside the dense parent timed in the same process (bench.measure)
+    Column("measured_speedup", "measured speed-up", number("%.2f×"), numeric=True,
+           note="decode tokens/s (LLM) or documents/s (encoder) over the dense parent's; kernel: what ran"),
+    Column("kernel", "kernel", filter=True, note="the fast kernel timed, or nominal: the weights ran as dense tensors"),
+    Column("prefill_tps", "prefill tok/s", number("%.4g"), numeric=True),
+    Column("decode_tps", "decode tok/s", number("%.4g"), numeric=True, note="greedy, at the profile's batch size"),
+    Column("docs_per_s", "documents/s", number("%.4g"), numeric=True),
+    Column("query_ms_p99", "query ms (p99)", number("%.3g"), numeric=True),
+    Column("peak_memory_mb", "peak memory MB", number("%.0f"), numeric=True,
+           note="during evaluation: process RSS (CPU) or CUDA allocated"),
+    Column("forced", "machine", filter=True, note="forced: run on a machine that did not match the profile"),
 ]
 VARIANT = [Column("model", "model (family)", link="family_href", filter=True), Column("method", "method"),
            Column("kind", "kind", filter=True), Column("setting", "sparsity / bits", filter=True),

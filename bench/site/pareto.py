@@ -19,6 +19,7 @@ COST_TITLES = {
     "model_bits_per_weight": "bits per weight, whole model (bits)",
     "layer_bits_per_weight": "bits per weight, compressed layers (bits)",
     "bytes_per_vector": "bytes per stored vector (bytes)",
+    "measured_speedup": "measured speed-up over the dense parent (×)",
 }
 MAX_MODELS = 10  # points are coloured by model up to this many models (the colour scheme's size)
 SUFFIX_UNITS = {"_seconds": "s", "_ms": "ms", "_bytes": "bytes", "_mb": "MB", "_gb": "GB", "_mib": "MiB",

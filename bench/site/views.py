@@ -41,7 +41,8 @@ def annotate(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     numeric = ["score", "dense", "retained_pct", "retained_low", "retained_high", "retained_std", "score_low",
                "score_high", "sparsity", "model_bits_per_weight", "layer_bits_per_weight", "bytes_per_vector",
-               "model_bytes", "index_bytes", "query_ms", "eval_seconds"]
+               "model_bytes", "index_bytes", "query_ms", "eval_seconds", "query_ms_p99", "measured_speedup",
+               "prefill_tps", "decode_tps", "docs_per_s", "peak_memory_mb"]
     table[numeric] = table[numeric].astype(float)  # None becomes NaN: pandas aggregates floats, not objects
     vectors = table["bytes_per_vector"].notna() & table["method"].str.contains("+", regex=False)
     table["family"] = table["model"].map(model_dirname)
@@ -71,7 +72,11 @@ def index_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         sparsity=("sparsity", "first"), model_bits_per_weight=("model_bits_per_weight", "first"),
         model_bytes=("model_bytes", "first"), bytes_per_vector=("bytes_per_vector", "first"),
         index_bytes=("index_bytes", "first"), query_ms=("query_ms", "first"), speedup=("speedup", "mean"),
+        query_ms_p99=("query_ms_p99", "first"), measured_speedup=("measured_speedup", "first"),
+        prefill_tps=("prefill_tps", "first"), decode_tps=("decode_tps", "first"), docs_per_s=("docs_per_s", "first"),
+        peak_memory_mb=("peak_memory_mb", "max"), kernel=("kernel", "first"), forced=("forced", "max"),
         n_results=("task", "size"))
+    first["forced"] = first["forced"].eq(True).map({True: "forced", False: ""})  # the row's marker
     for name, tasks in suites.items():
         scored = table[table["task"].isin(tasks)]
         grouped = scored.groupby(VARIANT, sort=False)
@@ -100,6 +105,8 @@ def pareto_view(table: pd.DataFrame, profile: str) -> pd.DataFrame:
     view = rows.groupby(VARIANT, sort=False).agg(
         family=("family", "first"), kind=("kind", "first"), model_bits_per_weight=("model_bits_per_weight", "first"),
         model_bytes=("model_bytes", "first"), speedup=("speedup", "mean"), retained_pct=("retained_pct", "mean"),
+        measured_speedup=("measured_speedup", "first"), decode_tps=("decode_tps", "first"),
+        peak_memory_mb=("peak_memory_mb", "max"),
         n_results=("task", "size")).reset_index()
     view = view[view["retained_pct"].notna()]
     if view.empty:
