@@ -73,7 +73,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
 def demand(job: Job) -> dict[str, float]:
     """A job's Ray resources, from its profile."""
     profile = PROFILES.get(job.request.profile)
-    return {"CPU": float(profile.threads or 1), "GPU": 1.0 if profile.device == "cuda" else 0.0,
+    return {"CPU": float(profile.threads.torch or 1), "GPU": 1.0 if profile.device == "cuda" else 0.0,
             "memory": float(profile.memory_gb * GIB)}
 
 

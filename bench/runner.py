@@ -79,7 +79,6 @@ class Plan:
 def plan(request: RunRequest) -> Plan:
     """Resolve every name up front, so bad input fails before any model loads."""
     profile = PROFILES.get(request.profile)
-    machine = check_machine(profile, hardware_seen(), request.force_hardware)
     method, calibration, seeds = planned_seeds(request, profile)
     specs = resolve_tasks(request.suite, request.tasks)
     checkpoint = None
@@ -110,7 +109,7 @@ def plan(request: RunRequest) -> Plan:
     if embed and any(ref.kind == "encoder" and not ref.weights for ref, _ in groups):
         raise BenchError("--embed compresses embeddings, and BM25 ranks by term statistics: it has no vectors")
     return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
-                embed=embed, seeds=seeds, machine=machine)
+                embed=embed, seeds=seeds)
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
@@ -129,6 +128,8 @@ def run_all(requests: list[RunRequest], log: Callable[[str], None] = print,
 
 
 def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dense: bool | None = None) -> list[Pair]:
+    # Checked where the run happens (a sweep plans on one machine and may run on another), before any model loads.
+    p.machine = check_machine(p.profile, hardware_seen(), request.force_hardware)
     activate(p.profile)
     dense = make_method("dense", {})
     dense_request = replace(request, force=request.force if force_dense is None else force_dense)
