@@ -58,7 +58,7 @@ def _template(x: str, value: str, y_title: str, several_tasks: bool, bars: bool)
     x_axis = X_AXES[x][0]()
     points = alt.Chart(alt.NamedData(DATA))
     dash = {"strokeDash": alt.StrokeDash("task:N", title="task")} if several_tasks else {}
-    shape = {"shape": alt.Shape("task:N", title="task")} if several_tasks else {}
+    shape = {"shape": alt.Shape("task:N", legend=None)} if several_tasks else {}  # the dash legend names tasks
     y_enc = alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False))
     color = alt.Color("series:N", title="method")
     layers = [points.mark_line(strokeWidth=1.8).encode(x_axis, y_enc, color, detail=["task:N", "profile:N"], **dash),
