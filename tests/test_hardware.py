@@ -186,19 +186,3 @@ def test_an_encoder_measures_documents_per_second_and_faiss_query_latency(tiny_e
         assert 0 < vectors.query_latency_ms_p50 <= vectors.query_latency_ms_p99
         assert m.kernel == "nominal" and m.speeds.documents_per_s.median > 0 and m.speeds.decode_tokens_per_s is None
         assert m.documents_speedup.low <= m.documents_speedup.median <= m.documents_speedup.high
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: times 2:4 with to_sparse_semi_structured")
-def test_2_of_4_on_a_gpu_is_timed_with_the_semi_structured_kernel():
-    from bench.kernels import tensor_bytes, with_kernel
-
-    def pruned() -> torch.nn.Module:
-        linear = torch.nn.Linear(256, 256).half().cuda()
-        linear.weight.data *= torch.tensor([1, 1, 0, 0], device="cuda", dtype=torch.half).repeat(256, 64)
-        return torch.nn.Sequential(linear)
-    module = torch.nn.Module()
-    module.layers = torch.nn.ModuleList([pruned(), pruned()])
-    fast = with_kernel(module, "semi_structured_2_4_cuda")
-    x = torch.randn(64, 256, device="cuda", dtype=torch.half)
-    assert torch.allclose(fast.layers[0](x), module.layers[0](x), atol=1e-2, rtol=1e-2)
-    assert tensor_bytes(fast) < tensor_bytes(module)
