@@ -24,10 +24,20 @@ from bench.methods.llm.quant import QuantGrid
 
 
 def pack_bits(codes: Tensor, bits: int) -> Tensor:
-    """Unsigned integer codes below 2**bits packed tightly into bytes (ceil(n * bits / 8) of them)."""
+    """Unsigned integer codes below 2**bits packed tightly into bytes (ceil(n * bits / 8) of them), first
+    code in the highest bits, the last byte padded with zeros."""
     flat = codes.reshape(-1).to(torch.uint8).numpy()
     if bits == 8:
         return torch.from_numpy(flat.copy())
+    if 8 % bits == 0:  # whole codes per byte: shifts, without the 8 bytes per code that unpacking takes
+        per_byte = 8 // bits
+        padded = np.zeros(-(-flat.size // per_byte) * per_byte, dtype=np.uint8)
+        padded[:flat.size] = flat
+        groups = padded.reshape(-1, per_byte)
+        packed = np.zeros(len(groups), dtype=np.uint8)
+        for k in range(per_byte):
+            packed |= groups[:, k] << (8 - bits * (k + 1))
+        return torch.from_numpy(packed)
     unpacked = np.unpackbits(flat[:, None], axis=1)[:, 8 - bits:]
     return torch.from_numpy(np.packbits(unpacked.reshape(-1)))
 

@@ -17,15 +17,20 @@ from __future__ import annotations
 import copy
 import statistics
 import tempfile
+import time
+import warnings
 from pathlib import Path
 
 import click
+import torch
 
 from bench.assets import MODELS, load_model
 from bench.kernels import kernel_for, with_kernel
 from bench.measure import llm_speeds, workload
+from bench.measurements import Workload
 from bench.methods.base import make_method
-from bench.profiles import PROFILES, activate
+from bench.methods.layerwise import target_layers
+from bench.profiles import PROFILES, Profile, activate
 from bench.runner import RunRequest, run_all
 
 
@@ -42,30 +47,88 @@ def _ratio(ratio) -> str:
 @click.option("--profile", default="cpu-2c", show_default=True)
 @click.option("--limit", type=int, help="Score only the first N items (quicker, and a larger overhead).")
 @click.option("--rounds", default=5, show_default=True, help="Interleaved dense / int8 timing rounds (0: none).")
+@click.option("--batches", default="1,4", show_default=True,
+              help="Batch sizes of the interleaved rounds (cpu-2c's own is 4; the issue's int8 figure is batch 1).")
 @click.option("--runs/--no-runs", default=True, help="The end-to-end runs (--no-runs: the interleaved timing only).")
-def main(tasks: str, profile: str, limit: int | None, rounds: int, runs: bool) -> None:
+def main(tasks: str, profile: str, limit: int | None, rounds: int, batches: str, runs: bool) -> None:
     if runs:
         end_to_end(tasks, profile, limit)
     if rounds:
-        interleaved(profile, rounds)
+        interleaved(profile, rounds, [int(b) for b in batches.split(",")])
 
 
-def interleaved(profile_name: str, rounds: int) -> None:
-    """Dense and 8-bit RTN on the int8 kernel timed in turn, `rounds` times, on the profile's workload."""
+def interleaved(profile_name: str, rounds: int, batches: list[int]) -> None:
+    """Dense and 8-bit RTN on the int8 kernel timed in turn, `rounds` times, on the profile's workload at
+    each batch size; then where a decode step's time goes (decode_breakdown)."""
     profile = PROFILES.get(profile_name)
     activate(profile)
     model = load_model(MODELS.get("smollm2-135m"), profile.torch_dtype, profile.device)
     dense, method = copy.deepcopy(model.module), make_method("rtn", {"bits": 8})
     method.compress(model, None)
-    fast, load = with_kernel(model.module, kernel_for(method, profile)), workload(profile, "causal-lm")
-    ratios: dict[str, list[float]] = {"prefill_tokens_per_s": [], "decode_tokens_per_s": []}
-    for _ in range(rounds):
-        before, after = llm_speeds(dense, profile, load), llm_speeds(fast, profile, load)
-        for name, found in ratios.items():
-            found.append(getattr(after, name).median / getattr(before, name).median)
-    click.echo(f"int8 ({kernel_for(method, profile)}) over dense, {rounds} interleaved rounds, median [min, max]: " +
-               ", ".join(f"{name.split('_')[0]} {statistics.median(r):.2f}x [{min(r):.2f}, {max(r):.2f}]"
-                         for name, r in ratios.items()))
+    kernel = kernel_for(method, profile)
+    fast = with_kernel(model.module, kernel)
+    for batch in batches:
+        load = workload(profile, "causal-lm").model_copy(update={"batch_size": batch})
+        ratios: dict[str, list[float]] = {"prefill_tokens_per_s": [], "decode_tokens_per_s": []}
+        for _ in range(rounds):
+            before, after = llm_speeds(dense, profile, load), llm_speeds(fast, profile, load)
+            for name, found in ratios.items():
+                found.append(getattr(after, name).median / getattr(before, name).median)
+        click.echo(f"batch {batch}: int8 ({kernel}) over dense, {rounds} interleaved rounds, median [min, max]: " +
+                   ", ".join(f"{name.split('_')[0]} {statistics.median(r):.2f}x [{min(r):.2f}, {max(r):.2f}]"
+                             for name, r in ratios.items()))
+        decode_breakdown(dense, fast, profile, load)
+
+
+def decode_parts(model: torch.nn.Module, names: list[str], profile: Profile, load: Workload) -> dict[str, float]:
+    """Seconds per decode step, and the part of it spent inside the block Linears (`names`) and the head, from
+    hooks around those modules during bench's own timing (llm_speeds), counting only one-token calls."""
+    spent = {"blocks": 0.0, "head": 0.0, "steps": 0}
+    head = model.get_output_embeddings()
+    modules = [(model.get_submodule(name), "blocks") for name in names] + [(head, "head")]
+
+    def timed(part: str) -> tuple:
+        def before(module: torch.nn.Module, args: tuple) -> None:
+            module.started_at = time.perf_counter()
+
+        def after(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> None:
+            if args[0].shape[-2] == 1:  # one new token per sequence: a decode step
+                spent[part] += time.perf_counter() - module.started_at
+                spent["steps"] += part == "head"
+        return before, after
+    handles = []
+    for module, part in modules:
+        before, after = timed(part)
+        handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+    try:
+        rate = llm_speeds(model, profile, load).decode_tokens_per_s.median
+    finally:
+        for handle in handles:
+            handle.remove()
+    steps = spent.pop("steps")
+    return {"step": load.batch_size / rate, **{part: seconds / steps for part, seconds in spent.items()}}
+
+
+def decode_breakdown(dense: torch.nn.Module, fast: torch.nn.Module, profile: Profile, load: Workload) -> None:
+    """Where a decode step's time goes, dense and on int8, and what int8 on the head too would give (bench
+    times what a result stores: the head stays fp32, as the 8-bit methods leave it)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    head_name = next(name for name, m in fast.named_modules() if m is fast.get_output_embeddings())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        all_int8 = quantize_dynamic(fast, {head_name}, dtype=torch.qint8, inplace=False)
+    names = list(target_layers(dense))
+    rows = {name: decode_parts(model, names, profile, load) for name, model in
+            (("dense", dense), ("int8", fast), ("int8 + int8 head", all_int8))}
+    dense_step = rows["dense"]["step"]
+    for name, parts in rows.items():
+        rest = parts["step"] - parts["blocks"] - parts["head"]
+        click.echo(f"  batch {load.batch_size} decode step, {name:16}: {1e3 * parts['step']:5.1f} ms = block Linears "
+                   f"{1e3 * parts['blocks']:5.1f} + head {1e3 * parts['head']:4.1f} + the rest {1e3 * rest:5.1f} "
+                   f"(attention, norms, generate); {dense_step / parts['step']:.2f}x dense")
+    dense_rest = dense_step - rows["dense"]["blocks"] - rows["dense"]["head"]
+    click.echo(f"  even with free Linears a step takes the rest: at most {dense_step / dense_rest:.2f}x")
 
 
 def end_to_end(tasks: str, profile: str, limit: int | None) -> None:

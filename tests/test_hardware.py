@@ -163,6 +163,17 @@ def test_the_model_file_holds_each_format_and_its_size_is_measured_from_disk(met
     assert rest_path.stat().st_size > 2 * module.model.embed_tokens.weight.numel()  # fp16, tied head once
 
 
+@pytest.mark.parametrize("bits", [1, 2, 3, 4, 5, 8])
+def test_packed_codes_are_their_bits_in_order_padded_with_zeros(bits):
+    from bench.model_file import pack_bits
+
+    codes = torch.randint(0, 2**bits, (7, 5), generator=torch.Generator().manual_seed(bits))
+    stream = "".join(format(int(c), f"0{bits}b") for c in codes.reshape(-1))
+    stream += "0" * (-len(stream) % 8)
+    expected = [int(stream[i:i + 8], 2) for i in range(0, len(stream), 8)]
+    assert pack_bits(codes, bits).tolist() == expected
+
+
 def test_a_measured_result_validates_and_a_speedup_that_its_speeds_do_not_give_is_caught(forced_rtn8):
     from bench.measurement_checks import measurement_problems
 
