@@ -22,7 +22,7 @@ from bench.methods.facts import describe
 from bench.evaluation import evaluate, time_dense_parent
 from bench.hardware import MachineCheck
 from bench.machine import check_machine, hardware_seen
-from bench.measure import measure_variant
+from bench.measure import VariantMeasure, measure_variant
 from bench.profiles import PROFILES, Profile, activate
 from bench.provenance import environment
 from bench.hashing import weights_hash
@@ -201,12 +201,12 @@ def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec
     """Several seeds: each runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
     already written there), then every target's seeds are summed up in one aggregate result file."""
     slug_of, config_of, results, todo = pending(request, p, ref, p.method, specs, data, log)
-    per_seed = {}
+    per_seed, measured = {}, []  # the first seed's measurements serve every seed: one format, one speed
     for seed in p.seeds if todo else []:
         method, calibration = seeded_method(request, p.profile, seed)
         per_seed[seed] = _run_variant(replace(request, seed=seed, seeds=None, out=request.out / SEED_RUNS_DIR),
                                       replace(p, method=method, calibration=calibration, seeds=[]), ref, method,
-                                      [s for s in specs if s.name in todo], data, dense, log)
+                                      [s for s in specs if s.name in todo], data, dense, log, measured)
     for target in [(name, variant) for name, variants in todo.items() for variant in variants]:
         if all(target in runs for runs in per_seed.values()):  # a vector variant may not fit the task
             runs = {seed: runs[target] for seed, runs in per_seed.items()}
@@ -224,8 +224,10 @@ def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec
 
 def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
                  data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
-                 log: Callable[[str], None]) -> dict[Target, RunResult]:
-    """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet."""
+                 log: Callable[[str], None], measured_once: list[VariantMeasure] | None = None) -> dict[Target, RunResult]:
+    """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet.
+    `measured_once`: another seed's measurement of this method (same format and shapes: same speed and bytes),
+    reused; if empty, this variant's is added to it."""
     by_name = {s.name: s for s in specs}
     slug_of, config_of, results, todo = pending(request, p, ref, method, specs, data, log)
     if not todo:
@@ -251,8 +253,13 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
         log(f"[{method.slug()}] {line}")
     if isinstance(model.module, nn.Module):  # once per weight variant: the weights every task below scores
         model.info = model.info.model_copy(update={"weights_hash": weights_hash(model.module)})
-    measured = (measure_variant(model.module, ref.name, ref.kind, method, p.profile, dense_seconds)
-                if isinstance(model.module, nn.Module) else None)
+    measured = None
+    if measured_once:
+        measured = replace(measured_once[0], seconds=0.0)
+    elif isinstance(model.module, nn.Module):
+        measured = measure_variant(model.module, ref.name, ref.kind, method, p.profile, dense_seconds)
+        if measured_once is not None:
+            measured_once.append(measured)
 
     for name, variants in todo.items():
         spec = by_name[name]
