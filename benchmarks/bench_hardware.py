@@ -31,6 +31,8 @@ from bench.measurements import Workload
 from bench.methods.base import make_method
 from bench.methods.layerwise import target_layers
 from bench.profiles import PROFILES, Profile, activate
+from bench.schema import load_result
+from bench.validate import candidates
 from bench.runner import RunRequest, run_all
 
 
@@ -50,11 +52,43 @@ def _ratio(ratio) -> str:
 @click.option("--batches", default="1,4", show_default=True,
               help="Batch sizes of the interleaved rounds (cpu-2c's own is 4; the issue's int8 figure is batch 1).")
 @click.option("--runs/--no-runs", default=True, help="The end-to-end runs (--no-runs: the interleaved timing only).")
-def main(tasks: str, profile: str, limit: int | None, rounds: int, batches: str, runs: bool) -> None:
+@click.option("--results", type=click.Path(path_type=Path, file_okay=False), default=Path("submissions"),
+              show_default=True, help="Result files whose measurement overhead is summed up by task set.")
+def main(tasks: str, profile: str, limit: int | None, rounds: int, batches: str, runs: bool, results: Path) -> None:
+    if results.is_dir():
+        overhead_in(results)
     if runs:
         end_to_end(tasks, profile, limit)
     if rounds:
         interleaved(profile, rounds, [int(b) for b in batches.split(",")])
+
+
+def overhead_in(root: Path) -> None:
+    """The measurement overhead of runs already written (the seeded submissions): one run of a variant measures
+    once (the `seconds` its results share, its dense parent's timing included where that run did it) and
+    evaluates each of its tasks. Summed by the set of tasks a run evaluated."""
+    runs: dict[tuple, list] = {}
+    for rel in candidates(root)[0]:
+        try:
+            result = load_result(root / rel)
+        except (OSError, ValueError):
+            continue
+        m = result.measurements
+        if m is None or result.method.name == "dense":
+            continue
+        run = runs.setdefault((result.model.name, result.method.slug, result.profile, m.seconds), [m.seconds, 0.0, set()])
+        run[1] += result.efficiency.eval_seconds
+        run[2].add(result.task.name)
+    by_tasks: dict[str, list[float]] = {}
+    for measuring, evaluating, names in runs.values():
+        total = by_tasks.setdefault(",".join(sorted(names)), [0, 0.0, 0.0])
+        total[0] += 1
+        total[1] += measuring
+        total[2] += evaluating
+    click.echo(f"measurement overhead of the runs in {root}, by the tasks a run evaluated:")
+    for names, (count, measuring, evaluating) in sorted(by_tasks.items(), key=lambda kv: -kv[1][0]):
+        click.echo(f"  {count:3d} runs of {names}: {measuring:.0f} s measuring / {evaluating:.0f} s evaluating "
+                   f"= {100 * measuring / evaluating:.1f}%")
 
 
 def interleaved(profile_name: str, rounds: int, batches: list[int]) -> None:
