@@ -7,6 +7,7 @@ weights are compressed, or by the dense run that came first), so a sweep pays fo
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -41,9 +42,19 @@ class VariantMeasure:
     weights_memory_bytes: int
     dense_weights_memory_bytes: int
     seconds: float
+    load_average: float | None = None  # the larger of the two timings' (Measurements.load_average)
 
 
-_DENSE: dict[tuple[str, str], tuple[Speeds, int]] = {}  # (model, profile) -> the dense parent's speeds, bytes
+# (model, profile) -> the dense parent's speeds, weight bytes, and the load average when it was timed
+_DENSE: dict[tuple[str, str], tuple[Speeds, int, float | None]] = {}
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the system keeps none)."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return None
 
 
 def summary(rates: list[float]) -> Rate:
@@ -138,7 +149,8 @@ def dense_parent(module: Any, model_name: str, kind: str, profile: Profile) -> f
     has; returns the seconds it took."""
     key, started = (model_name, profile.name), time.perf_counter()
     if key not in _DENSE:
-        _DENSE[key] = speeds(module, kind, profile), tensor_bytes(module)
+        load = load_average()
+        _DENSE[key] = speeds(module, kind, profile), tensor_bytes(module), load
     return time.perf_counter() - started
 
 
@@ -150,8 +162,8 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
                     dense_seconds: float = 0.0) -> VariantMeasure:
     """Time the (compressed) module with the kernel its format has on this profile, and write its files;
     `dense_seconds`: what timing its dense parent cost in this run (bench.evaluation.time_dense_parent)."""
-    started = time.perf_counter()
-    dense_speeds, dense_bytes = _DENSE[(model_name, profile.name)]  # timed before compressing
+    started, load = time.perf_counter(), load_average()
+    dense_speeds, dense_bytes, dense_load = _DENSE[(model_name, profile.name)]  # timed before compressing
     compressed = method.name != "dense"
     kernel = kernel_for(method, profile) if compressed else NOMINAL
     try:
@@ -169,7 +181,8 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
     return VariantMeasure(kernel=kernel, workload=workload(profile, kind), speeds=found, dense_speeds=dense_speeds,
                           layers_file_bytes=layers, model_file_bytes=whole, weights_memory_bytes=memory,
                           dense_weights_memory_bytes=dense_bytes,
-                          seconds=dense_seconds + time.perf_counter() - started)
+                          seconds=dense_seconds + time.perf_counter() - started,
+                          load_average=max((x for x in (load, dense_load) if x is not None), default=None))
 
 
 def result_measurements(variant: VariantMeasure, peak: int, source: str, profile: Profile) -> Measurements:
@@ -185,7 +198,7 @@ def result_measurements(variant: VariantMeasure, peak: int, source: str, profile
         weights_memory_bytes=variant.weights_memory_bytes,
         memory_ratio=variant.weights_memory_bytes / variant.dense_weights_memory_bytes,
         peak_memory_bytes=peak, peak_memory_source=source, over_budget=peak > profile.memory_gb * 2**30,
-        seconds=variant.seconds)
+        seconds=variant.seconds, load_average=variant.load_average)
 
 
 class PeakMemory:

@@ -74,3 +74,13 @@ class Measurements(Strict):
     peak_memory_source: Literal["rss", "cuda", "mps"]
     over_budget: bool  # the peak exceeded the profile's memory budget
     seconds: float = Field(ge=0)  # spent measuring this weight variant (shared by its tasks' results)
+    # The 1-minute load average when the timing began (the larger of the dense parent's and this variant's);
+    # None where the system has none. Above the cores plus one, other work shared the CPU (busy()).
+    load_average: float | None = Field(default=None, ge=0)
+
+
+def busy(measurements: Measurements | None, cpu_count: int | None) -> bool:
+    """Whether other work shared the CPU while this result was timed, so its speeds are unreliable: the load
+    average above the machine's cores plus one (the timing process's own threads count up to its cores)."""
+    load = measurements.load_average if measurements else None
+    return load is not None and bool(cpu_count) and load > cpu_count + 1

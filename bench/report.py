@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 from bench.limit_points import PRECISION_ORDER
+from bench.measurements import busy
 from bench.schema import RunResult
 from bench.validate import check_root
 
@@ -31,7 +32,7 @@ EXTRA_RETAINED = ["retained_std", "retained_low", "retained_high"]
 # What else a row of `load_table` carries: the result file's path relative to the submissions root among them.
 ROW_EXTRAS = ["score_low", "score_high", "model_notes", "limited", "metrics", "calibration", "model_bytes", "index_bytes", "query_ms",
               "query_ms_p99", "eval_seconds", "measured_speedup", "prefill_tps", "decode_tps", "docs_per_s",
-              "peak_memory_mb", "kernel", "forced", "method_name", "method_params", "items_file", "ceilings", "path"]
+              "peak_memory_mb", "kernel", "forced", "busy", "method_name", "method_params", "items_file", "ceilings", "path"]
 DENSE_BASELINE = {"sparsity": 0.0, "model_bits_per_weight": 16.0, "layer_bits_per_weight": 16.0}
 
 
@@ -106,7 +107,8 @@ def efficiency_facts(result: RunResult) -> dict[str, float | None]:
             "measured_speedup": speedup.median if speedup else None, "prefill_tps": rate("prefill_tokens_per_s"),
             "decode_tps": rate("decode_tokens_per_s"), "docs_per_s": rate("documents_per_s"),
             "peak_memory_mb": m.peak_memory_bytes / 2**20 if m else None, "kernel": m.kernel if m else None,
-            "forced": bool(result.machine_check and result.machine_check.forced)}
+            "forced": bool(result.machine_check and result.machine_check.forced),
+            "busy": busy(m, result.hardware.cpu_count)}
 
 
 def calibration_label(result: RunResult) -> str | None:

@@ -25,6 +25,7 @@ import click
 import torch
 
 from bench.assets import MODELS, load_model
+from bench.console import RunConsole
 from bench.kernels import kernel_for, with_kernel
 from bench.measure import llm_speeds, workload
 from bench.measurements import Workload
@@ -170,7 +171,7 @@ def end_to_end(tasks: str, profile: str, limit: int | None) -> None:
         common = dict(model="smollm2-135m", tasks=tasks.split(","), profile=profile, out=Path(out), limit=limit)
         pairs = run_all([RunRequest(method="rtn", method_params={"bits": 8}, **common),
                          RunRequest(method="magnitude", method_params={"pattern": "2:4"}, **common)],
-                        log=lambda _line: None)
+                        log=(console := RunConsole(Path(out) / "engines.log")), capture=console)  # engines quiet
     first_task = pairs[0].dense.task.name  # speeds are per weight variant: each of its results holds the same
     results = [pairs[0].dense] + [pair.compressed for pair in pairs if pair.compressed.task.name == first_task]
     click.echo(f"{tasks}, smollm2-135m, {profile}: prefill / decode tokens/s, median [min, max] of "

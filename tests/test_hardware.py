@@ -92,6 +92,7 @@ def forced_rtn8(tiny_llama_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         _one_core(patch)
         patch.setattr(bench.measure, "_DENSE", {})  # the parent is timed in this run, not by an earlier test
+        patch.setattr(bench.measure, "load_average", lambda: 0.5)  # a quiet machine, whatever runs beside the tests
         pairs = run(RunRequest(method="rtn", method_params={"bits": 8}, model=str(tiny_llama_dir), tasks=["wiki_ppl"],
                                out=out, force_hardware=True, **TINY), log=lambda _line: None)
     assert bench.runner.hardware_seen().cpu_count != 1  # the patch is gone
@@ -132,6 +133,26 @@ def test_every_result_measures_speed_size_and_memory_with_their_spread(forced_rt
     assert rtn.memory_ratio < 1  # int8 weights in memory
     assert rtn.layers_file_bytes < 0.7 * dense.layers_file_bytes  # int8 + scales against fp16 (tiny: headers weigh)
     assert dense.seconds > 0.05  # timing the parent is counted where it happened
+    assert dense.load_average == rtn.load_average == 0.5
+
+
+def test_a_result_timed_on_a_busy_machine_is_marked_busy_on_the_site(forced_rtn8, tmp_path):
+    import shutil
+
+    from bench.schema import save_result
+    from bench.measurements import busy
+    from bench.site.build import build
+
+    out = tmp_path / "submissions"
+    shutil.copytree(forced_rtn8.out, out)
+    result = forced_rtn8.compressed
+    loaded = result.model_copy(update={"measurements": result.measurements.model_copy(update={"load_average": 2.5})})
+    assert busy(loaded.measurements, cpu_count=1) and not busy(loaded.measurements, cpu_count=2)
+    assert not busy(None, cpu_count=1) and not busy(result.measurements, cpu_count=None)
+    path = next(out.rglob(f"{result.method.slug}/cpu-2c/wiki_ppl.json"))
+    save_result(loaded, path)
+    index, _table = build(out, tmp_path / "site")
+    assert ">forced, busy<" in index.read_text()
 
 
 @pytest.mark.parametrize("method, params", [("magnitude", {"sparsity": 0.7}), ("magnitude", {"pattern": "2:4"}),
