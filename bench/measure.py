@@ -12,7 +12,7 @@ import statistics
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
 import psutil
@@ -183,6 +183,15 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
                           dense_weights_memory_bytes=dense_bytes,
                           seconds=dense_seconds + time.perf_counter() - started,
                           load_average=max((x for x in (load, dense_load) if x is not None), default=None))
+
+
+def measure_seed(shared: VariantMeasure, module: nn.Module, method: Method) -> VariantMeasure:
+    """Another seed's measurement reused for this seed's variant: one format and shapes run at one speed, so its
+    speeds and memory serve; the files are written again, since an unstructured format's size follows this
+    seed's own zeros (a quantized kept weight can round to zero)."""
+    started = time.perf_counter()
+    layers, whole = measured_file_bytes(module, method.params if hasattr(method.params, "storage") else None)
+    return replace(shared, layers_file_bytes=layers, model_file_bytes=whole, seconds=time.perf_counter() - started)
 
 
 def result_measurements(variant: VariantMeasure, peak: int, source: str, profile: Profile) -> Measurements:

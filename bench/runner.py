@@ -22,7 +22,7 @@ from bench.methods.facts import describe
 from bench.evaluation import evaluate, time_dense_parent
 from bench.hardware import MachineCheck
 from bench.machine import check_machine, hardware_seen
-from bench.measure import VariantMeasure, measure_variant
+from bench.measure import VariantMeasure, measure_seed, measure_variant
 from bench.profiles import PROFILES, Profile, activate
 from bench.provenance import environment
 from bench.hashing import weights_hash
@@ -226,8 +226,8 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
                  data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
                  log: Callable[[str], None], measured_once: list[VariantMeasure] | None = None) -> dict[Target, RunResult]:
     """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet.
-    `measured_once`: another seed's measurement of this method (same format and shapes: same speed and bytes),
-    reused; if empty, this variant's is added to it."""
+    `measured_once`: another seed's measurement of this method (same format and shapes: same speed), reused
+    with this seed's own files (bench.measure.measure_seed); if empty, this variant's is added to it."""
     by_name = {s.name: s for s in specs}
     slug_of, config_of, results, todo = pending(request, p, ref, method, specs, data, log)
     if not todo:
@@ -255,7 +255,7 @@ def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, sp
         model.info = model.info.model_copy(update={"weights_hash": weights_hash(model.module)})
     measured = None
     if measured_once:
-        measured = replace(measured_once[0], seconds=0.0)
+        measured = measure_seed(measured_once[0], model.module, method)
     elif isinstance(model.module, nn.Module):
         measured = measure_variant(model.module, ref.name, ref.kind, method, p.profile, dense_seconds)
         if measured_once is not None:

@@ -117,6 +117,9 @@ def aggregate(runs: dict[int, RunResult], slug: str, config: RunConfig) -> RunRe
                               calibration_hash=run.calibration.data_hash if run.calibration else None)
                       for seed, run in sorted(runs.items())],
         "spread": seed_spread([run.main_score for _, run in sorted(runs.items())]),
+        # the seeds share one timing (bench.runner): the cost it states is that of the seed that timed
+        "measurements": first.measurements and first.measurements.model_copy(update={
+            "seconds": max(run.measurements.seconds for run in runs.values() if run.measurements)}),
         # the seeds' items, merged, and their intervals are the runner's to add (bench.item_results)
         "items": None, "score_interval": None, "retained_interval": None,
         "date": datetime.now(timezone.utc),

@@ -33,6 +33,7 @@ from bench.methods.base import make_method
 from bench.methods.layerwise import target_layers
 from bench.profiles import PROFILES, Profile, activate
 from bench.schema import load_result
+from bench.seeds import SEED_RUNS_DIR
 from bench.validate import candidates
 from bench.runner import RunRequest, run_all
 
@@ -66,18 +67,24 @@ def main(tasks: str, profile: str, limit: int | None, rounds: int, batches: str,
 
 def overhead_in(root: Path) -> None:
     """The measurement overhead of runs already written (the seeded submissions): one run of a variant measures
-    once (the `seconds` its results share, its dense parent's timing included where that run did it) and
-    evaluates each of its tasks. Summed by the set of tasks a run evaluated."""
+    once (the `seconds` its results share, its dense parent's timing included where that run did it; its
+    vector variants share it too) and evaluates each of its tasks. Multi-seed runs are read from their
+    per-seed files in `.seeds/` where that folder is here (each seed's own measuring and evaluating), else
+    from their aggregates (one seed's). Summed by the set of tasks a run evaluated."""
+    seeds = root / SEED_RUNS_DIR
+    files = [root / rel for rel in candidates(root)[0]]
+    files += [seeds / rel for rel in candidates(seeds)[0]] if seeds.is_dir() else []
     runs: dict[tuple, list] = {}
-    for rel in candidates(root)[0]:
+    for path in files:
         try:
-            result = load_result(root / rel)
+            result = load_result(path)
         except (OSError, ValueError):
             continue
         m = result.measurements
-        if m is None or result.method.name == "dense":
+        if m is None or result.method.name == "dense" or (result.seed_runs and seeds.is_dir()):
             continue
-        run = runs.setdefault((result.model.name, result.method.slug, result.profile, m.seconds), [m.seconds, 0.0, set()])
+        key = (result.model.name, result.method.slug.split("+")[0], result.profile, m.seconds)
+        run = runs.setdefault(key, [m.seconds, 0.0, set()])
         run[1] += result.efficiency.eval_seconds
         run[2].add(result.task.name)
     by_tasks: dict[str, list[float]] = {}
@@ -116,32 +123,33 @@ def interleaved(profile_name: str, rounds: int, batches: list[int]) -> None:
 
 
 def decode_parts(model: torch.nn.Module, names: list[str], profile: Profile, load: Workload) -> dict[str, float]:
-    """Seconds per decode step, and the part of it spent inside the block Linears (`names`) and the head, from
-    hooks around those modules during bench's own timing (llm_speeds), counting only one-token calls."""
-    spent = {"blocks": 0.0, "head": 0.0, "steps": 0}
-    head = model.get_output_embeddings()
-    modules = [(model.get_submodule(name), "blocks") for name in names] + [(head, "head")]
+    """Seconds per decode step (bench's own timing, without hooks), and the part of a step spent inside the
+    block Linears (`names`) and the head, from hooks around those modules during a second timing. A step is
+    a decode step when the first block Linear sees one token per sequence (the head sees one in prefill too:
+    generate keeps only the last position's logits)."""
+    step = load.batch_size / llm_speeds(model, profile, load).decode_tokens_per_s.median
+    spent, first = {"blocks": 0.0, "head": 0.0, "steps": 0, "decoding": False}, model.get_submodule(names[0])
+    modules = [(model.get_submodule(name), "blocks") for name in names] + [(model.get_output_embeddings(), "head")]
 
-    def timed(part: str) -> tuple:
-        def before(module: torch.nn.Module, args: tuple) -> None:
-            module.started_at = time.perf_counter()
+    def before(module: torch.nn.Module, args: tuple) -> None:
+        if module is first:
+            spent["decoding"] = args[0].shape[-2] == 1
+            spent["steps"] += spent["decoding"]
+        module.started_at = time.perf_counter()
 
+    def after_in(part: str):
         def after(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> None:
-            if args[0].shape[-2] == 1:  # one new token per sequence: a decode step
+            if spent["decoding"]:
                 spent[part] += time.perf_counter() - module.started_at
-                spent["steps"] += part == "head"
-        return before, after
-    handles = []
-    for module, part in modules:
-        before, after = timed(part)
-        handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+        return after
+    handles = [handle for module, part in modules for handle in
+               (module.register_forward_pre_hook(before), module.register_forward_hook(after_in(part)))]
     try:
-        rate = llm_speeds(model, profile, load).decode_tokens_per_s.median
+        llm_speeds(model, profile, load)
     finally:
         for handle in handles:
             handle.remove()
-    steps = spent.pop("steps")
-    return {"step": load.batch_size / rate, **{part: seconds / steps for part, seconds in spent.items()}}
+    return {"step": step, "blocks": spent["blocks"] / spent["steps"], "head": spent["head"] / spent["steps"]}
 
 
 def decode_breakdown(dense: torch.nn.Module, fast: torch.nn.Module, profile: Profile, load: Workload) -> None:
