@@ -104,7 +104,8 @@ class _Clock:
 def llm_speeds(module: nn.Module, profile: Profile, load: Workload) -> Speeds:
     """Prefill tokens/s (prompt tokens over the time to the first new token's logits) and decode tokens/s
     (the new_tokens - 1 greedy steps after it), both from each of `repeats` greedy generations of exactly
-    `new_tokens`, after `warmup` short ones (two new tokens: the prefill and one decode step)."""
+    `new_tokens`, after `warmup` untimed ones of the same length (a shorter one leaves the first timed run to
+    grow the KV cache's allocations: on a GPU that run decoded up to 14x slower than the others)."""
     from transformers import LogitsProcessorList
 
     generator = torch.Generator().manual_seed(FIXED_SEED)
@@ -123,7 +124,7 @@ def llm_speeds(module: nn.Module, profile: Profile, load: Workload) -> Speeds:
         return clock.times[0] - started, clock.times[-1] - clock.times[0]
 
     for _ in range(load.warmup):
-        generate(2)
+        generate(load.new_tokens)
     runs = [generate(load.new_tokens) for _ in range(profile.measure.repeats)]
     return Speeds(prefill_tokens_per_s=summary([ids.numel() / max(p, 1e-9) for p, _ in runs]),
                   decode_tokens_per_s=summary([load.batch_size * (load.new_tokens - 1) / max(d, 1e-9)
