@@ -183,7 +183,8 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
                           layers_file_bytes=layers, model_file_bytes=whole, weights_memory_bytes=memory,
                           dense_weights_memory_bytes=dense_bytes,
                           seconds=dense_seconds + time.perf_counter() - started,
-                          load_average=max((x for x in (load, dense_load) if x is not None), default=None))
+                          load_average=max((x for x in (load if compressed else None, dense_load)
+                                            if x is not None), default=None))
 
 
 def measure_seed(shared: VariantMeasure, module: nn.Module, method: Method) -> VariantMeasure:

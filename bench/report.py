@@ -107,8 +107,9 @@ def efficiency_facts(result: RunResult) -> dict[str, float | None]:
             "measured_speedup": speedup.median if speedup else None, "prefill_tps": rate("prefill_tokens_per_s"),
             "decode_tps": rate("decode_tokens_per_s"), "docs_per_s": rate("documents_per_s"),
             "peak_memory_mb": m.peak_memory_bytes / 2**20 if m else None, "kernel": m.kernel if m else None,
-            "forced": bool(result.machine_check and result.machine_check.forced),
-            "busy": busy(m, result.hardware.cpu_count)}
+            # markers as the tables show them (blank: nothing to say)
+            "forced": "forced" if result.machine_check and result.machine_check.forced else "",
+            "busy": "busy" if busy(m, result.hardware.cpu_count) else ""}
 
 
 def calibration_label(result: RunResult) -> str | None:

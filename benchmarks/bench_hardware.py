@@ -38,6 +38,9 @@ from bench.validate import candidates
 from bench.runner import RunRequest, run_all
 
 
+ENGINES_LOG = Path(tempfile.gettempdir()) / "bench-hardware-engines.log"  # the engines' output, kept after the run
+
+
 def _rate(rate) -> str:
     return f"{rate.median:8.1f} [{rate.low:.1f}, {rate.high:.1f}]" if rate else "-"
 
@@ -179,7 +182,7 @@ def end_to_end(tasks: str, profile: str, limit: int | None) -> None:
         common = dict(model="smollm2-135m", tasks=tasks.split(","), profile=profile, out=Path(out), limit=limit)
         pairs = run_all([RunRequest(method="rtn", method_params={"bits": 8}, **common),
                          RunRequest(method="magnitude", method_params={"pattern": "2:4"}, **common)],
-                        log=(console := RunConsole(Path(out) / "engines.log")), capture=console)  # engines quiet
+                        log=(console := RunConsole(ENGINES_LOG)), capture=console)
     first_task = pairs[0].dense.task.name  # speeds are per weight variant: each of its results holds the same
     results = [pairs[0].dense] + [pair.compressed for pair in pairs if pair.compressed.task.name == first_task]
     click.echo(f"{tasks}, smollm2-135m, {profile}: prefill / decode tokens/s, median [min, max] of "
@@ -194,6 +197,7 @@ def end_to_end(tasks: str, profile: str, limit: int | None) -> None:
     every = {(r.method.slug, r.task.name): r for pair in pairs for r in (pair.dense, pair.compressed)}.values()
     measuring = sum(r.measurements.seconds for r in results)  # once per variant
     evaluating = sum(r.efficiency.eval_seconds for r in every)  # every task of every variant
+    click.echo(f"engines' output: {ENGINES_LOG}")
     click.echo(f"measurement overhead: {measuring:.1f} s measuring / {evaluating:.1f} s evaluating = "
                f"{100 * measuring / evaluating:.1f}% (target <= 5%)")
 

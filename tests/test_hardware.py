@@ -152,7 +152,9 @@ def test_a_result_timed_on_a_busy_machine_is_marked_busy_on_the_site(forced_rtn8
     path = next(out.rglob(f"{result.method.slug}/cpu-2c/wiki_ppl.json"))
     save_result(loaded, path)
     index, _table = build(out, tmp_path / "site")
-    assert ">forced, busy<" in index.read_text()
+    task_page = (tmp_path / "site" / "task-wiki_ppl.html").read_text()
+    for page in (index.read_text(), task_page):  # the variants' index and the per-result tables
+        assert ">busy<" in page and ">forced<" in page and ">True<" not in page
 
 
 @pytest.mark.parametrize("method, params", [("magnitude", {"sparsity": 0.7}), ("magnitude", {"pattern": "2:4"}),

@@ -47,8 +47,9 @@ FACTS = [
     Column("query_ms_p99", "query ms (p99)", number("%.3g"), numeric=True),
     Column("peak_memory_mb", "peak memory MB", number("%.0f"), numeric=True,
            note="during evaluation: process RSS (CPU) or CUDA allocated"),
-    Column("forced", "machine", filter=True, note="forced: run on a machine that did not match the profile; busy: "
-           "timed while other work loaded the CPU (load average above the cores plus one): its speeds are unreliable"),
+    Column("forced", "machine", filter=True, note="forced: run on a machine that did not match the profile"),
+    Column("busy", "timing", filter=True, note="busy: timed while other work loaded the CPU (load average above "
+           "the cores plus one): its speeds are unreliable"),
 ]
 VARIANT = [Column("model", "model (family)", link="family_href", filter=True), Column("method", "method"),
            Column("kind", "kind", filter=True), Column("setting", "sparsity / bits", filter=True),

@@ -75,10 +75,7 @@ def index_view(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         query_ms_p99=("query_ms_p99", "first"), measured_speedup=("measured_speedup", "first"),
         prefill_tps=("prefill_tps", "first"), decode_tps=("decode_tps", "first"), docs_per_s=("docs_per_s", "first"),
         peak_memory_mb=("peak_memory_mb", "max"), kernel=("kernel", "first"), forced=("forced", "max"),
-        busy=("busy", "max"), n_results=("task", "size"))
-    # the row's marker: run on another machine than the profile's, or timed while other work loaded the CPU
-    first["forced"] = [", ".join(name for name, on in (("forced", f), ("busy", b)) if pd.notna(on) and bool(on))
-                       for f, b in zip(first["forced"], first.pop("busy"))]
+        busy=("busy", "first"), n_results=("task", "size"))  # busy: of the timing whose speeds the row shows
     for name, tasks in suites.items():
         scored = table[table["task"].isin(tasks)]
         grouped = scored.groupby(VARIANT, sort=False)
