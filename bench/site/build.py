@@ -38,7 +38,7 @@ def copy_results(submissions: Path, out: Path, table: pd.DataFrame) -> None:
         if folder not in made:
             os.makedirs(os.path.join(target_root, folder), exist_ok=True)
             made.add(folder)
-        for name in [parts[-1]] + ([items] if items else []):
+        for name in [parts[-1]] + ([items] if isinstance(items, str) and items else []):  # pandas' str: NaN if none
             _link_or_copy(os.path.join(source_root, folder, name), os.path.join(target_root, folder, name))
 
 

@@ -85,4 +85,5 @@ def result_links(row: dict[str, Any]) -> list[tuple[str, str]]:
     """The result file and its items file, as copied into the site."""
     folder = row["path"].rsplit("/", 1)[0]
     links = [("result", f"{RESULTS}/{row['path']}")]
-    return links + ([("items", f"{RESULTS}/{folder}/{row['items_file']}")] if row.get("items_file") else [])
+    items = row.get("items_file")  # NaN in pandas' string column where a result has none
+    return links + ([("items", f"{RESULTS}/{folder}/{items}")] if isinstance(items, str) and items else [])
