@@ -177,7 +177,7 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
         found = speeds(timed, kind, profile)
     memory = tensor_bytes(timed) if compressed else dense_bytes
     del timed
-    storage = method.params if compressed and hasattr(method.params, "storage") else None
+    storage = _storage(method) if compressed else None
     layers, whole = measured_file_bytes(module, storage)
     return VariantMeasure(kernel=kernel, workload=workload(profile, kind), speeds=found, dense_speeds=dense_speeds,
                           layers_file_bytes=layers, model_file_bytes=whole, weights_memory_bytes=memory,
@@ -187,12 +187,17 @@ def measure_variant(module: Any, model_name: str, kind: str, method: Method, pro
                                             if x is not None), default=None))
 
 
+def _storage(method: Method) -> Any:
+    """The params that name the method's storage format (bench.model_file), or None: stored dense."""
+    return method.params if hasattr(method.params, "storage") else None
+
+
 def measure_seed(shared: VariantMeasure, module: nn.Module, method: Method) -> VariantMeasure:
     """Another seed's measurement reused for this seed's variant: one format and shapes run at one speed, so its
     speeds and memory serve; the files are written again, since an unstructured format's size follows this
     seed's own zeros (a quantized kept weight can round to zero)."""
     started = time.perf_counter()
-    layers, whole = measured_file_bytes(module, method.params if hasattr(method.params, "storage") else None)
+    layers, whole = measured_file_bytes(module, _storage(method))
     return replace(shared, layers_file_bytes=layers, model_file_bytes=whole, seconds=time.perf_counter() - started)
 
 

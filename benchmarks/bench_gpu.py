@@ -53,6 +53,9 @@ def prune_2_of_4(model: LlamaForCausalLM) -> None:
 @click.option("--repeats", type=int, help="Timed repetitions (default: the profile's).")
 @click.option("--new-tokens", type=int, help="Generated tokens (default: the profile's).")
 def main(shapes: str, batch: int | None, repeats: int | None, new_tokens: int | None) -> None:
+    unknown = sorted(set(shapes.split(",")) - set(SHAPES))
+    if unknown:
+        raise click.BadParameter(f"unknown shape {', '.join(unknown)}; known: {', '.join(SHAPES)}", param_hint="--shapes")
     if not torch.cuda.is_available():
         raise click.ClickException("needs a CUDA GPU (CI has none): run it on a GPU machine")
     seen = hardware_seen()
