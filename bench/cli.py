@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -13,14 +16,32 @@ from bench.profile_cli import profile
 
 
 class BenchGroup(click.Group):
-    """Bad input (unknown names, bad params) exits 2 with one line, never a traceback."""
+    """Bad input (unknown names, bad params) exits 2 with one line, never a traceback. SIGTERM stops a command
+    as Ctrl-C does: a job started in the background (nohup, a scheduler, CI) ignores SIGINT, and TERM alone
+    would kill it without closing its executor or saying how to resume."""
 
     def invoke(self, ctx: click.Context):
+        restore_term = _term_as_interrupt()
         try:
             return super().invoke(ctx)
         except BenchError as err:
             click.echo(f"Error: {err}", err=True)
             ctx.exit(2)
+        finally:
+            restore_term()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _term_as_interrupt() -> Callable[[], None]:
+    """Handle SIGTERM as Ctrl-C until the returned function puts the previous handler back (nothing off the
+    main thread, where Python cannot set one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @click.group(cls=BenchGroup)

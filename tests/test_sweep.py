@@ -2,6 +2,7 @@
 resume after a kill, a failed cell does not stop the others), and the seeded grid against the Makefile."""
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -71,19 +72,41 @@ def test_a_bad_grid_is_one_line_and_exit_2(tmp_path, text, message):
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 
-def test_local_sweep_runs_the_dense_parent_once_and_resumes_after_a_kill(tiny_llama_dir, tmp_path, monkeypatch):
+class TermNotHandled(Exception):
+    pass
+
+
+def _term_not_handled(signum, frame):
+    raise TermNotHandled  # the test's own handler: bench did not install one, and the run fails rather than dies
+
+
+def ctrl_c() -> None:
+    raise KeyboardInterrupt
+
+
+def sigterm() -> None:  # as `kill PID` on a sweep started in the background, where SIGINT is ignored
+    signal.raise_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop", [ctrl_c, sigterm])
+def test_local_sweep_runs_the_dense_parent_once_and_resumes_after_a_kill(tiny_llama_dir, tmp_path, monkeypatch, stop):
     grid, out = write_grid(tmp_path, tiny_llama_dir, methods="magnitude"), tmp_path / "out"
     real_evaluate, calls = backends.evaluate, []
 
     def killed_after_two(spec, model, *args):
-        if len(calls) == 2:  # the dense parent and the first cell are written: a Ctrl-C arrives
-            raise KeyboardInterrupt
+        if len(calls) == 2:  # the dense parent and the first cell are written: the sweep is stopped
+            stop()
         calls.append(model.info.name)
         return real_evaluate(spec, model, *args)
 
     monkeypatch.setattr(backends, "evaluate", killed_after_two)
-    killed = invoke("sweep", grid, "--out", out)
-    assert killed.exit_code == 130 and "run the same command again to resume" in killed.output
+    own = signal.signal(signal.SIGTERM, _term_not_handled)
+    try:
+        killed = invoke("sweep", grid, "--out", out)
+        assert signal.getsignal(signal.SIGTERM) is _term_not_handled  # bench put the previous handler back
+    finally:
+        signal.signal(signal.SIGTERM, own)
+    assert killed.exit_code == 130 and "run the same command again to resume" in killed.output, killed.output
     first = out / "local__tiny-llama0/magnitude-sp0.3/cpu-2c/wiki_ppl.json"
     before = first.stat()
 
