@@ -138,7 +138,7 @@ def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dens
         data = {s.name: task_data(s) for s in specs}
         dense_results = _run_variant(dense_request, p, ref, dense, specs, data, {}, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
-                  for s in specs for target in _targets(s, p) if target[1] and target in dense_results]
+                  for s in specs for target in _targets(s, p, data[s.name]) if target[1] and target in dense_results]
         if p.method.name == "dense":
             continue
         if not ref.weights:
@@ -147,7 +147,7 @@ def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dens
         compressed = (_run_seeds(request, p, ref, specs, data, dense_results, log) if p.seeds
                       else _run_variant(request, p, ref, p.method, specs, data, dense_results, log))
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
-                  for s in specs for target in _targets(s, p) if target in compressed]
+                  for s in specs for target in _targets(s, p, data[s.name]) if target in compressed]
     return pairs
 
 
@@ -165,9 +165,21 @@ def task_data(spec: TaskSpec) -> recipes.TaskData:
 Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: the model's own vectors)
 
 
-def _targets(spec: TaskSpec, p: Plan) -> list[Target]:
+def _targets(spec: TaskSpec, p: Plan, data: recipes.TaskData) -> list[Target]:
     vector_variants = p.embed if spec.is_retrieval else []  # vectors are compressed for an index
-    return [(spec.name, None)] + [(spec.name, v) for v in vector_variants]
+    return [(spec.name, None)] + [(spec.name, v) for v in vector_variants if not unfit(v, data)]
+
+
+def unfit(variant: VectorVariant, data: recipes.TaskData) -> str:
+    """Why the variant's codec cannot be fitted on the task's corpus ("" if it can), known before anything is
+    encoded when bench built the corpus: such a result can never exist, so the run plans none and a rerun
+    does not try again. (An engine's own task, or too few embedding dimensions, is found when it is fitted.)"""
+    needed, corpus = variant.build().min_documents(), data.files.get("corpus")
+    if needed <= 1 or corpus is None:
+        return ""
+    with open(corpus, "rb") as f:
+        documents = sum(1 for _ in f)
+    return f"{variant.spec} needs at least {needed} corpus documents, the task has {documents}" if documents < needed else ""
 
 
 def pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
@@ -181,7 +193,10 @@ def pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: 
     evaluated = replace(p.checkpoint, name=ref.name) if p.checkpoint and method.name == "none" else ref
     seeds = p.seeds if method is p.method else []  # the plan's seeds are the compressed aggregate's, never dense's
     for spec in specs:
-        for target in _targets(spec, p):
+        for variant in p.embed if spec.is_retrieval else []:
+            if reason := unfit(variant, data[spec.name]):
+                log(f"[{method.slug()}+{variant.slug}] {ref.name} {spec.name}: not run, {reason}")
+        for target in _targets(spec, p, data[spec.name]):
             variant = target[1]
             slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")
             config_of[target] = run_config(spec, data[spec.name].data_hash, request.limit, evaluated, method,

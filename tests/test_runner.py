@@ -229,6 +229,23 @@ def test_a_vector_variant_that_does_not_fit_a_task_is_skipped_not_fatal(tiny_enc
     assert not list(tmp_path.rglob("dense+pca64"))
 
 
+def test_a_vector_variant_too_big_for_the_corpus_is_not_planned_so_a_rerun_is_finished(tiny_encoder_dir, tmp_path):
+    from bench.runner import task_data
+    from bench.sweep import unfinished
+    from bench.taskspec import resolve_tasks
+
+    (spec,) = resolve_tasks(None, ["pydoc_retrieval"])
+    documents = len(task_data(spec).rows("corpus"))
+    assert documents < 64
+    lines = []
+    request = RunRequest(method="dense", model=str(tiny_encoder_dir), tasks=["pydoc_retrieval"], limit=2,
+                         out=tmp_path, embed="pca:64,int8")
+    pairs = run(request, log=lines.append)
+    assert [p.compressed.method.slug for p in pairs] == ["dense+int8"]
+    assert any(f"pca:64 needs at least 64 corpus documents, the task has {documents}" in line for line in lines), lines
+    assert unfinished(request, plan(request), {}) == (0, 2)  # the float vectors and int8 exist: nothing to run
+
+
 def test_force_in_a_sweep_recomputes_the_dense_parent_once(tiny_llama_dir, tmp_path, monkeypatch):
     from bench.backends import TaskOutcome
     from bench.items import ItemRun, Items

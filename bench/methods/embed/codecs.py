@@ -28,6 +28,10 @@ class Codec:
     def fit(self, corpus: np.ndarray) -> None:
         """Learn whatever the codec needs from the corpus vectors (never from the queries)."""
 
+    def min_documents(self) -> int:
+        """The fewest corpus vectors `fit` can learn from: a run plans the codec only for corpora that have them."""
+        return 1
+
     def encode_corpus(self, corpus: np.ndarray) -> None:
         self.stored = self.transform(corpus)
 
@@ -209,6 +213,9 @@ class PCA(Codec):
     dims: int = 64
     mean: np.ndarray = field(default=None, repr=False)
     components: np.ndarray = field(default=None, repr=False)
+
+    def min_documents(self) -> int:
+        return self.dims
 
     def fit(self, corpus: np.ndarray) -> None:
         if self.dims > min(corpus.shape):
