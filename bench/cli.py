@@ -17,16 +17,19 @@ from bench.profile_cli import profile
 
 class BenchGroup(click.Group):
     """Bad input (unknown names, bad params) exits 2 with one line, never a traceback. SIGTERM stops a command
-    as Ctrl-C does: a job started in the background (nohup, a scheduler, CI) ignores SIGINT, and TERM alone
-    would kill it without closing its executor or saying how to resume."""
+    as Ctrl-C does (exit 130): a job started with `&` from a script or CI ignores SIGINT, and TERM alone would
+    kill it without closing its executor or saying how to resume."""
 
     def invoke(self, ctx: click.Context):
-        restore_term = _term_as_interrupt()
+        restore_term = term_as_interrupt()
         try:
             return super().invoke(ctx)
         except BenchError as err:
             click.echo(f"Error: {err}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted (finished results are kept: run the same command again to resume)", err=True)
+            ctx.exit(130)
         finally:
             restore_term()
 
@@ -35,10 +38,10 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _term_as_interrupt() -> Callable[[], None]:
-    """Handle SIGTERM as Ctrl-C until the returned function puts the previous handler back (nothing off the
-    main thread, where Python cannot set one)."""
-    if threading.current_thread() is not threading.main_thread():
+def term_as_interrupt() -> Callable[[], None]:
+    """Handle SIGTERM as Ctrl-C until the returned function puts the previous handler back. Nothing changes
+    off the main thread (Python cannot set a handler there) or where the parent chose to ignore SIGTERM."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
         return lambda: None
     previous = signal.signal(signal.SIGTERM, _interrupt)
     return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

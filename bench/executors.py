@@ -4,6 +4,8 @@ their hardware profile (CPUs = its threads, one GPU for a CUDA profile, memory =
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -63,10 +65,13 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
         machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         budget = max(int(profile.memory_gb * GIB) for _, profile in PROFILES.items())
         options.update(num_cpus=num_cpus or os.cpu_count(), _memory=max(machine, budget))
+    term = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address, **options)
     except (ConnectionError, ValueError, RuntimeError) as err:
         raise BenchError(f"Ray did not start ({type(err).__name__}: {(str(err).splitlines() or [''])[0]})") from None
+    if term is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, term)  # ray.init's own handler exits 15: bench's stops the sweep as Ctrl-C
     return address is None
 
 

@@ -3,6 +3,7 @@ others (0644 files, 0755 folders, whatever the umask), like any build output."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -33,8 +34,9 @@ def write_text_atomic(path: Path, text: str) -> None:
             os.fsync(f.fileno())
             os.fchmod(f.fileno(), FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
+    except BaseException:  # an interrupt may land after the rename, when there is no temp file left
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 

@@ -136,6 +136,9 @@ def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dens
     pairs = []
     for ref, specs in p.groups:
         data = {s.name: task_data(s) for s in specs}
+        for spec, variant in [(s, v) for s in specs if s.is_retrieval for v in p.embed]:
+            if reason := unfit(variant, data[spec.name]):
+                log(f"[+{variant.slug}] {ref.name} {spec.name}: not run, {reason}")
         dense_results = _run_variant(dense_request, p, ref, dense, specs, data, {}, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
                   for s in specs for target in _targets(s, p, data[s.name]) if target[1] and target in dense_results]
@@ -193,9 +196,6 @@ def pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: 
     evaluated = replace(p.checkpoint, name=ref.name) if p.checkpoint and method.name == "none" else ref
     seeds = p.seeds if method is p.method else []  # the plan's seeds are the compressed aggregate's, never dense's
     for spec in specs:
-        for variant in p.embed if spec.is_retrieval else []:
-            if reason := unfit(variant, data[spec.name]):
-                log(f"[{method.slug()}+{variant.slug}] {ref.name} {spec.name}: not run, {reason}")
         for target in _targets(spec, p, data[spec.name]):
             variant = target[1]
             slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")

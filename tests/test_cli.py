@@ -1,4 +1,6 @@
-"""The CLI's handling of bad input: one line, exit code 2, no traceback."""
+"""The CLI's handling of bad input: one line, exit code 2, no traceback; interrupts: exit 130."""
+
+import signal
 
 import pytest
 from click.testing import CliRunner
@@ -43,6 +45,34 @@ def test_bad_input_exits_2_with_one_line(args, expected):
     assert expected in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     assert isinstance(result.exception, SystemExit)
+
+
+def test_an_interrupted_command_exits_130_and_says_how_to_resume(monkeypatch):
+    from bench import runner
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt  # Ctrl-C, or SIGTERM (bench handles it as Ctrl-C)
+
+    monkeypatch.setattr(runner, "run_all", interrupted)
+    result = invoke("run", "--method", "magnitude")
+    assert result.exit_code == 130 and "run the same command again to resume" in result.output
+
+
+def test_sigterm_is_left_alone_where_the_parent_ignores_it():
+    from bench.cli import term_as_interrupt
+
+    own = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        restore = term_as_interrupt()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        restore()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        restore = term_as_interrupt()
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        restore()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, own)
 
 
 def test_ls_lists_registered_names():

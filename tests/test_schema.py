@@ -54,6 +54,19 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temp_file(tmp_path, mon
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
+def test_an_interrupt_right_after_the_rename_stays_an_interrupt(tmp_path, monkeypatch):
+    real_replace = os.replace
+
+    def replace_then_interrupted(*args):
+        real_replace(*args)
+        raise KeyboardInterrupt  # SIGTERM or Ctrl-C between the rename and the end of the write
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):  # not a FileNotFoundError from removing a temp file already renamed
+        files.write_json_atomic(tmp_path / "r.json", {"new": True})
+    assert json.loads((tmp_path / "r.json").read_text()) == {"new": True}
+
+
 def test_written_files_and_folders_are_readable_by_others(tmp_path):
     old_umask = os.umask(0o077)  # a strict umask must not leak into shared results or a deployed site
     try:

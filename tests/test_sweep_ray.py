@@ -1,6 +1,8 @@
 """`bench sweep --executor ray` on a Ray started here once for the module (num_cpus=2): the same result files and
 byte-identical scores as the local executor on a 2 x 2 grid."""
 
+import signal
+
 import pytest
 import ray  # the `test` extra installs it, as `make test` does
 
@@ -8,11 +10,25 @@ from bench.executors import connect
 from tests.test_sweep import invoke, scores, write_grid
 
 
+def bench_handler(signum, frame):
+    raise KeyboardInterrupt
+
+
 @pytest.fixture(scope="module")
 def ray_here():
-    assert connect(num_cpus=2)  # started here: workers get the offline switches, BENCH_CACHE and this checkout
-    yield
+    """Ray started here; yields the SIGTERM handler left in place by `connect`, called with bench's installed."""
+    own = signal.signal(signal.SIGTERM, bench_handler)
+    try:
+        assert connect(num_cpus=2)  # started here: workers get the offline switches, BENCH_CACHE and this checkout
+        left = signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, own)
+    yield left
     ray.shutdown()
+
+
+def test_starting_ray_keeps_the_sigterm_handler_it_found(ray_here):
+    assert ray_here is bench_handler  # ray.init's own exits 15: a killed sweep would not say how to resume
 
 
 def test_ray_and_local_sweeps_write_the_same_results(ray_here, tiny_llama_dir, tmp_path):

@@ -240,6 +240,9 @@ class ProductQuantization(Codec):
     bits: int = 8
     quantizer: object = field(default=None, repr=False)
 
+    def min_documents(self) -> int:
+        return 2  # two centroids, one bit per code
+
     def fit(self, corpus: np.ndarray) -> None:
         import faiss
 
