@@ -131,6 +131,9 @@ TASKS.loader = SUITES.loader = load_task_plugins  # other packages' tasks, when 
 
 def resolve_tasks(suite: str | None, tasks: list[str] | None) -> list[TaskSpec]:
     """Our tasks by name (a suite, or a list), or any task lm-eval knows (`mmlu`, `triviaqa`)."""
+    if suite and tasks:  # one would silently win: say so instead
+        raise BenchError(f"give --suite or --tasks, not both (suite {suite!r} lists "
+                         f"{', '.join(SUITES.get(suite).tasks) or 'no task of ours'}: add them to --tasks)")
     if not tasks:
         chosen = SUITES.get(suite or "smoke")
         return [TASKS.get(name) for name in chosen.tasks] + [_upstream_task(name) for name in chosen.upstream]

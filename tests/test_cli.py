@@ -17,6 +17,7 @@ def invoke(*args: str):
     (["run", "--tasks", "wiki_pll"], "unknown task 'wiki_pll' (did you mean 'wiki_ppl'"),
     (["run", "--profile", "cpu-2"], "unknown profile 'cpu-2' (did you mean 'cpu-2c', 'cpu-16c'?)"),
     (["run", "--suite", "smok"], "unknown suite 'smok' (did you mean 'smoke'?)"),
+    (["run", "--suite", "kick", "--tasks", "capitals_mc"], "give --suite or --tasks, not both"),
     (["run", "--model", "smollm"], "unknown model 'smollm'"),
     (["run", "--sparsity", "1.0"], "sparsity must be in [0, 1)"),
     (["run", "--pattern", "4:4"], "pattern must be N:M with 0 < N < M"),

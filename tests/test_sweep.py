@@ -65,6 +65,7 @@ def test_the_matrix_follows_github_actions():
     ("matrix: {method: wanda}\nmatrx: {}", "unknown key 'matrx'"),
     ("matrix: {method: [[a, b]]}", "a list inside a list"),
     ("matrix: {method: wandaa}", "unknown method 'wandaa' (did you mean 'wanda'"),
+    ("matrix: {method: magnitude, suite: kick, tasks: capitals_mc}", "give --suite or --tasks, not both"),
 ])
 def test_a_bad_grid_is_one_line_and_exit_2(tmp_path, text, message):
     (tmp_path / "grid.yaml").write_text(text)
