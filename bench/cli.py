@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import click
 
 from bench import BenchError
 from bench.cli_sweep import include_path_option, load_includes, sweep
+from bench.interrupts import term_as_interrupt
 from bench.profile_cli import profile
 
 
 class BenchGroup(click.Group):
-    """Bad input (unknown names, bad params) exits 2 with one line, never a traceback. SIGTERM stops a command
-    as Ctrl-C does (exit 130): a job started with `&` from a script or CI ignores SIGINT, and TERM alone would
-    kill it without closing its executor or saying how to resume."""
+    """Bad input (unknown names, bad params) exits 2 with one line, never a traceback; Ctrl-C or SIGTERM
+    (bench.interrupts) exits 130."""
 
     def invoke(self, ctx: click.Context):
         restore_term = term_as_interrupt()
@@ -32,19 +29,6 @@ class BenchGroup(click.Group):
             ctx.exit(130)
         finally:
             restore_term()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def term_as_interrupt() -> Callable[[], None]:
-    """Handle SIGTERM as Ctrl-C until the returned function puts the previous handler back. Nothing changes
-    off the main thread (Python cannot set a handler there) or where the parent chose to ignore SIGTERM."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
-        return lambda: None
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @click.group(cls=BenchGroup)

@@ -137,7 +137,7 @@ def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dens
     for ref, specs in p.groups:
         data = {s.name: task_data(s) for s in specs}
         for spec, variant in [(s, v) for s in specs if s.is_retrieval for v in p.embed]:
-            if reason := unfit(variant, data[spec.name]):
+            if reason := variant.unfit(data[spec.name].files.get("corpus")):
                 log(f"[+{variant.slug}] {ref.name} {spec.name}: not run, {reason}")
         dense_results = _run_variant(dense_request, p, ref, dense, specs, data, {}, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
@@ -169,20 +169,8 @@ Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: t
 
 
 def _targets(spec: TaskSpec, p: Plan, data: recipes.TaskData) -> list[Target]:
-    vector_variants = p.embed if spec.is_retrieval else []  # vectors are compressed for an index
-    return [(spec.name, None)] + [(spec.name, v) for v in vector_variants if not unfit(v, data)]
-
-
-def unfit(variant: VectorVariant, data: recipes.TaskData) -> str:
-    """Why the variant's codec cannot be fitted on the task's corpus ("" if it can), known before anything is
-    encoded when bench built the corpus: such a result can never exist, so the run plans none and a rerun
-    does not try again. (An engine's own task, or too few embedding dimensions, is found when it is fitted.)"""
-    needed, corpus = variant.build().min_documents(), data.files.get("corpus")
-    if needed <= 1 or corpus is None:
-        return ""
-    with open(corpus, "rb") as f:
-        documents = sum(1 for _ in f)
-    return f"{variant.spec} needs at least {needed} corpus documents, the task has {documents}" if documents < needed else ""
+    variants = p.embed if spec.is_retrieval else []  # vectors are compressed for an index
+    return [(spec.name, None)] + [(spec.name, v) for v in variants if not v.unfit(data.files.get("corpus"))]
 
 
 def pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],

@@ -60,7 +60,7 @@ def test_an_interrupted_command_exits_130_and_says_how_to_resume(monkeypatch):
 
 
 def test_sigterm_is_left_alone_where_the_parent_ignores_it():
-    from bench.cli import term_as_interrupt
+    from bench.interrupts import term_as_interrupt
 
     own = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:

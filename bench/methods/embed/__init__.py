@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from bench import BenchError
@@ -28,6 +29,19 @@ class VectorVariant:
     spec: str
     slug: str
     build: Callable[[], Codec]
+
+    def unfit(self, corpus: Path | None) -> str:
+        """Why the codec cannot be fitted on the corpus file (one document a line; "" if it can), known before
+        anything is encoded: such a result can never exist, so a run plans none and a rerun does not try again.
+        (An engine's own task, with no file here, or too few embedding dimensions, is found when fitted.)"""
+        needed = self.build().min_documents()
+        if needed <= 1 or corpus is None:
+            return ""
+        with open(corpus, "rb") as f:
+            documents = sum(1 for _ in f)
+        if documents >= needed:
+            return ""
+        return f"{self.spec} needs at least {needed} corpus documents, the task has {documents}"
 
 
 def parse_embed(value: str) -> list[VectorVariant]:
