@@ -11,6 +11,7 @@ from bench import BenchError
 from bench.cli_sweep import include_path_option, load_includes, sweep
 from bench.interrupts import term_as_interrupt
 from bench.profile_cli import profile
+from bench.site.cli import site
 
 
 class BenchGroup(click.Group):
@@ -265,38 +266,6 @@ def report(suite: str, submissions: Path) -> None:
         click.echo(points.drop(columns="task").to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
 
-@cli.group()
-def site() -> None:
-    """The static leaderboard."""
-
-
-@site.command("build")
-@click.option("--submissions", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("site/_build"), show_default=True)
-def site_build(submissions: Path, out: Path) -> None:
-    """Render the leaderboard from result files into static HTML."""
-    from bench.report import format_table
-    from bench.site.build import build
-
-    index, table = build(submissions, out)
-    if not table.empty:
-        click.echo(format_table(table))
-    click.echo(f"site: {index.resolve()}")
-
-
-@site.command("screenshot")
-@click.option("--site", "site_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
-              default=Path("site/_build"), show_default=True, help="a site `bench site build` wrote")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("docs"), show_default=True)
-def site_screenshot(site_dir: Path, out: Path) -> None:
-    """Save PNGs of the index and the first model family page, in the system Chromium at 1280 px."""
-    from bench.site.browser import screenshot
-
-    families = sorted(site_dir.glob("family-*.html"))
-    pages = {"site-index.png": "index.html", **({"site-family.png": families[0].name} if families else {})}
-    for path in screenshot(site_dir, out, pages):
-        click.echo(f"screenshot: {path}")
-
-
 cli.add_command(sweep)
 cli.add_command(profile)
+cli.add_command(site)

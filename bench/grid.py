@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench import BenchError
 from bench.matrix import expand
-from bench.runner import RunRequest
+from bench.planning import RunRequest
 from bench.strict import Scalar
 
 # The method params `bench run` has options for; a plugin method's own go under `params`.

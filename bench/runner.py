@@ -1,59 +1,34 @@
-"""The one orchestrator: model -> method -> tasks -> result files (atomic, resumable)."""
+"""The one orchestrator: model -> method -> tasks -> result files (atomic, resumable), for the plan and the
+results still to run that bench.planning works out."""
 
 from __future__ import annotations
 
 import time
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from torch import nn
 
-from bench import BenchError, backends, recipes
-from bench.assets import (DEFAULT_MODELS, MODELS, ModelRef, cache_dir, load_model, model_skeleton,
-                          resolve_model)
-from bench.methods.base import Method, make_method
-from bench.methods.calibration import CalibrationConfig, build_calibration
-from bench.methods.embed import VectorVariant, parse_embed
-from bench.item_results import seed_items, with_items
-from bench.methods.facts import describe
+from bench.assets import ModelRef, load_model
 from bench.evaluation import evaluate, time_dense_parent
-from bench.hardware import MachineCheck
+from bench.hashing import weights_hash
+from bench.item_results import seed_items, with_items
 from bench.machine import check_machine, hardware_seen
 from bench.measure import VariantMeasure, measure_seed, measure_variant
-from bench.profiles import PROFILES, Profile, activate
+from bench.methods.base import Method, make_method
+from bench.methods.calibration import build_calibration
+from bench.methods.facts import describe
+from bench.planning import Plan, RunRequest, Target, pending, plan, targets, task_data
+from bench.profiles import activate
 from bench.provenance import environment
-from bench.hashing import weights_hash
-from bench.resume import finished, run_config
-from bench.run_config import RunConfig, config_hash
-from bench.schema import (DenseReference, Efficiency, RunResult, TaskInfo, model_dirname, paths_for, result_path,
-                          save_result)
-from bench.seeds import SEED_RUNS_DIR, aggregate, planned_seeds, seeded_method, submissions_root
-from bench.taskspec import TaskSpec, resolve_tasks
-
-
-@dataclass
-class RunRequest:
-    method: str = "wanda"
-    method_params: dict[str, object] = field(default_factory=dict)  # None values = not given
-    model: str | None = None  # None: the default model of each kind the tasks need
-    parent: str | None = None  # --method none: the dense model the checkpoint `model` came from
-    suite: str | None = None
-    tasks: list[str] | None = None
-    profile: str = "cpu-2c"
-    out: Path = Path("submissions")
-    force: bool = False
-    force_hardware: bool = False  # run on a machine that does not match the profile (recorded as forced)
-    limit: int | None = None
-    calib_samples: int | None = None
-    calib_seqlen: int | None = None
-    calib_source: str | None = None  # None: the profile's default (bench.methods.calib_sources)
-    seed: int | None = None  # --seed: one run with this seed (None: the method's default seeds, bench.seeds)
-    seeds: list[int] | None = None  # --seeds: one run per seed, stored as their aggregate
-    trust_remote_code: bool = False
-    embed: str | None = None  # --embed: comma-separated embedding variants (truncate:64,int8,...)
+from bench.recipes import TaskData
+from bench.run_config import config_hash
+from bench.schema import DenseReference, Efficiency, RunResult, TaskInfo, paths_for, save_result
+from bench.seeds import SEED_RUNS_DIR, aggregate, seeded_method, submissions_root
+from bench.taskspec import TaskSpec
 
 
 @dataclass
@@ -62,54 +37,6 @@ class Pair:
 
     dense: RunResult
     compressed: RunResult
-
-
-@dataclass
-class Plan:
-    profile: Profile
-    method: Method
-    calibration: CalibrationConfig
-    groups: list[tuple[ModelRef, list[TaskSpec]]]  # (dense parent, its tasks)
-    embed: list[VectorVariant] = field(default_factory=list)  # embedding variants for retrieval tasks
-    checkpoint: ModelRef | None = None  # --method none: what is evaluated in place of compressing
-    seeds: list[int] = field(default_factory=list)  # the seeds aggregated, sorted (empty: a single-seed run)
-    machine: MachineCheck | None = None  # the profile's expected machine and how this one differs
-
-
-def plan(request: RunRequest) -> Plan:
-    """Resolve every name up front, so bad input fails before any model loads."""
-    profile = PROFILES.get(request.profile)
-    method, calibration, seeds = planned_seeds(request, profile)
-    specs = resolve_tasks(request.suite, request.tasks)
-    checkpoint = None
-    if (method.name == "none") != bool(request.parent) or (request.parent and not request.model):
-        raise BenchError("--method none evaluates a --model checkpoint as given and needs its dense --parent; "
-                         "--parent goes with --method none only")
-    if request.model:
-        if request.parent:
-            checkpoint = resolve_model(request.model, request.trust_remote_code)
-        ref = resolve_model(request.parent or request.model, request.trust_remote_code)
-        if checkpoint and checkpoint.kind != ref.kind:
-            raise BenchError(f"--model is of kind {checkpoint.kind!r} but --parent is of kind {ref.kind!r}")
-        matching = [s for s in specs if _takes(ref, s)]
-        if not matching:
-            raise BenchError(f"model {request.model!r} is of kind {ref.kind!r} and none of the tasks "
-                             f"({', '.join(s.name for s in specs)}) takes one")
-        groups = [(ref, matching)]
-    else:
-        kinds = list(dict.fromkeys(s.model_kind for s in specs))
-        groups = [(MODELS.get(DEFAULT_MODELS[k]), [s for s in specs if s.model_kind == k]) for k in kinds]
-    if method.params.width_multiple:  # layer shapes from the configs, so a misfit fails before any weights load
-        for ref, _ in groups:
-            if ref.weights:
-                method.check_layers(model_skeleton(ref, request.trust_remote_code), ref.name)
-    embed = parse_embed(request.embed) if request.embed else []
-    if embed and not any(s.is_retrieval for _, group in groups for s in group):
-        raise BenchError("--embed compresses retrieval embeddings: name an mteb task or the retrieval suite")
-    if embed and any(ref.kind == "encoder" and not ref.weights for ref, _ in groups):
-        raise BenchError("--embed compresses embeddings, and BM25 ranks by term statistics: it has no vectors")
-    return Plan(profile=profile, method=method, calibration=calibration, groups=groups, checkpoint=checkpoint,
-                embed=embed, seeds=seeds)
 
 
 def run(request: RunRequest, log: Callable[[str], None] = print) -> list[Pair]:
@@ -141,7 +68,7 @@ def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dens
                 log(f"[+{variant.slug}] {ref.name} {spec.name}: not run, {reason}")
         dense_results = _run_variant(dense_request, p, ref, dense, specs, data, {}, log)
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=dense_results[target])
-                  for s in specs for target in _targets(s, p, data[s.name]) if target[1] and target in dense_results]
+                  for s in specs for target in targets(s, p, data[s.name]) if target[1] and target in dense_results]
         if p.method.name == "dense":
             continue
         if not ref.weights:
@@ -150,56 +77,11 @@ def execute(request: RunRequest, p: Plan, log: Callable[[str], None], force_dens
         compressed = (_run_seeds(request, p, ref, specs, data, dense_results, log) if p.seeds
                       else _run_variant(request, p, ref, p.method, specs, data, dense_results, log))
         pairs += [Pair(dense=dense_results[(s.name, None)], compressed=compressed[target])
-                  for s in specs for target in _targets(s, p, data[s.name]) if target in compressed]
+                  for s in specs for target in targets(s, p, data[s.name]) if target in compressed]
     return pairs
 
 
-def _takes(ref: ModelRef, spec: TaskSpec) -> bool:
-    """Whether the model can run the task: its kind, and BM25 (an encoder without vectors) only ranks."""
-    return spec.model_kind == ref.kind and (ref.weights or ref.kind != "encoder" or spec.is_retrieval)
-
-
-def task_data(spec: TaskSpec) -> recipes.TaskData:
-    if spec.upstream:  # the engine loads the task's documents; their hash names the data
-        return recipes.TaskData(files={}, data_hash=backends.upstream_data_hash(spec))
-    return recipes.build(spec.name, spec.recipe, spec.recipe_args, cache_dir())
-
-
-Target = tuple[str, "VectorVariant | None"]  # (task, embedding variant; None: the model's own vectors)
-
-
-def _targets(spec: TaskSpec, p: Plan, data: recipes.TaskData) -> list[Target]:
-    variants = p.embed if spec.is_retrieval else []  # vectors are compressed for an index
-    return [(spec.name, None)] + [(spec.name, v) for v in variants if not v.unfit(data.files.get("corpus"))]
-
-
-def pending(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
-             data: dict[str, recipes.TaskData], log: Callable[[str], None]
-             ) -> tuple[dict[Target, str], dict[Target, RunConfig], dict[Target, RunResult],
-                        dict[str, list[VectorVariant | None]]]:
-    """Each target's slug and config, the results already written, and the vector variants still to run per task."""
-    slug_of, config_of = {}, {}
-    results: dict[Target, RunResult] = {}
-    todo: dict[str, list[VectorVariant | None]] = {}
-    evaluated = replace(p.checkpoint, name=ref.name) if p.checkpoint and method.name == "none" else ref
-    seeds = p.seeds if method is p.method else []  # the plan's seeds are the compressed aggregate's, never dense's
-    for spec in specs:
-        for target in _targets(spec, p, data[spec.name]):
-            variant = target[1]
-            slug_of[target] = method.slug() + (f"+{variant.slug}" if variant else "")
-            config_of[target] = run_config(spec, data[spec.name].data_hash, request.limit, evaluated, method,
-                                           p.calibration, seeds, variant.slug if variant else None, p.profile)
-            path = result_path(request.out, model_dirname(ref.name), slug_of[target], p.profile.name, spec.name)
-            done = None if request.force else finished(path, config_of[target])
-            if done:
-                results[target] = done
-                log(f"[{slug_of[target]}] {ref.name} {spec.name}: done already ({path})")
-            else:
-                todo.setdefault(spec.name, []).append(variant)
-    return slug_of, config_of, results, todo
-
-
-def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec], data: dict[str, recipes.TaskData],
+def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec], data: dict[str, TaskData],
                dense: dict[Target, RunResult], log: Callable[[str], None]) -> dict[Target, RunResult]:
     """Several seeds: each runs as `--seed N` would, into the hidden seed folder (a rerun skips the seeds
     already written there), then every target's seeds are summed up in one aggregate result file."""
@@ -226,7 +108,7 @@ def _run_seeds(request: RunRequest, p: Plan, ref: ModelRef, specs: list[TaskSpec
 
 
 def _run_variant(request: RunRequest, p: Plan, ref: ModelRef, method: Method, specs: list[TaskSpec],
-                 data: dict[str, recipes.TaskData], dense: dict[Target, RunResult],
+                 data: dict[str, TaskData], dense: dict[Target, RunResult],
                  log: Callable[[str], None], measured_once: list[VariantMeasure] | None = None) -> dict[Target, RunResult]:
     """Evaluate one weight variant (dense or compressed) on every task and vector variant not done yet.
     `measured_once`: another seed's measurement of this method (same format and shapes: same speed), reused

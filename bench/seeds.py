@@ -21,7 +21,7 @@ from bench.run_config import RunConfig, config_hash
 from bench.schema import Efficiency, RunResult, SeedRun, seed_spread
 
 if TYPE_CHECKING:
-    from bench.runner import RunRequest
+    from bench.planning import RunRequest
 
 SEED_RUNS_DIR = ".seeds"
 

@@ -11,7 +11,8 @@ from typing import Callable, Protocol
 
 from bench import BenchError, recipes
 from bench.methods.base import make_method
-from bench.runner import Plan, RunRequest, execute, pending, plan, task_data
+from bench.planning import Plan, RunRequest, pending, plan, task_data
+from bench.runner import execute
 from bench.taskspec import TaskSpec, load_include_paths
 
 Log = Callable[[str], None]

@@ -186,7 +186,7 @@ def rebuild(result: RunResult, seed: int, profile: Profile, model_dirs: tuple[Pa
 
 
 def _rescore(result: RunResult, model: LoadedModel, profile: Profile, ids: list[str]) -> tuple[Items, str]:
-    from bench.runner import task_data
+    from bench.planning import task_data
     from bench.taskspec import resolve_tasks
 
     spec = resolve_tasks(None, [result.task.name])[0]
